@@ -1,0 +1,63 @@
+# The two commands a newcomer needs: `make up` (local kind lab) and `make test` (offline suite).
+# Every target makes sure pipenv is present and the committed Pipfile.lock is synced into ./.venv first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV ?= local
+PYTHON ?= python3
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_IGNORE_VIRTUALENVS := 1
+
+PIPENV := $(PYTHON) -m pipenv
+RUN := $(PIPENV) run
+VENV_STAMP := .venv/.synced
+
+.PHONY: help deps up down plan verify drift reconcile test unit lint
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# pipenv itself, then `pipenv sync --dev` whenever Pipfile.lock is newer than the last sync.
+deps: $(VENV_STAMP) ## Install pipenv and sync the locked environment into ./.venv
+
+$(VENV_STAMP): Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
+	$(PIPENV) sync --dev
+	@touch $@
+
+up: deps ## Stand up the lab (ENV=local|aws), addons, workloads, then verify
+	$(RUN) infra up --env $(ENV)
+
+down: deps ## Destroy the lab and remove its generated files
+	$(RUN) infra down --env $(ENV)
+
+plan: deps ## Offline: render and check every environment
+	$(RUN) infra plan --env all
+
+verify: deps ## Run the live verification suite against the configured cluster
+	$(RUN) infra verify --env $(ENV)
+
+drift: deps ## Diff the manifests against the live cluster
+	$(RUN) infra drift --env $(ENV)
+
+reconcile: deps ## Apply the manifests (server-side, owned objects pruned)
+	$(RUN) infra reconcile --env $(ENV)
+
+test: deps ## The offline suite: unit tests + lint
+	$(RUN) pytest
+	$(MAKE) --no-print-directory lint
+
+unit: deps ## Only the offline pytest suite
+	$(RUN) pytest
+
+lint: deps ## ruff, yamllint, ansible syntax-check + ansible-lint, workflow schemas
+	$(RUN) ruff check infra stacks tests
+	$(RUN) ruff format --check infra stacks tests
+	$(RUN) yamllint --strict .
+	cd playbooks && ../.venv/bin/ansible-playbook --syntax-check -i localhost, site.yml
+	cd playbooks && ../.venv/bin/ansible-lint --offline --profile production
+	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

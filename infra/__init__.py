@@ -1,0 +1,1 @@
+"""Kubernetes lab toolkit."""

@@ -1,0 +1,50 @@
+"""The output contract every stack exports, so everything downstream is environment-agnostic.
+
+Both ``stacks/local`` and ``stacks/aws`` export exactly :data:`OUTPUT_KEYS`. ``infra`` reads them with
+``pulumi stack output --json --show-secrets`` and builds :class:`StackOutputs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from infra.errors import InfraError
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    environment: str  # "local" | "aws"
+    kubeconfig: str  # full kubeconfig YAML (exported as a Pulumi secret)
+    context: str  # kubeconfig context name
+    ingress_address: str  # IP or DNS name that answers on 80/443 (kind: 127.0.0.1, AWS: NLB DNS name)
+    ingress_host: str  # "<ip-with-dashes>.nip.io" host for the TLS lab
+    nfs_server: str  # an IP the kubelet can reach (never a cluster DNS name)
+    nfs_path: str  # exported directory on the NFS server
+    nodes: list[str]  # node names (kind: node container names, used by Ansible's docker connection)
+
+    def public(self) -> dict[str, Any]:
+        """Everything but the kubeconfig, safe to print."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "kubeconfig"}
+
+
+OUTPUT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(StackOutputs))
+
+
+def parse_outputs(raw: dict[str, Any]) -> StackOutputs:
+    """Validate ``pulumi stack output --json --show-secrets`` against the contract."""
+    missing = [k for k in OUTPUT_KEYS if k not in raw]
+    if missing:
+        raise InfraError(
+            f"stack outputs are missing {', '.join(missing)}",
+            "run `infra up` (or `pulumi up`) for this environment first",
+        )
+    values = {k: raw[k] for k in OUTPUT_KEYS}
+    if not isinstance(values["nodes"], list):
+        raise InfraError("stack output 'nodes' is not a list", "re-run `pulumi up` with the current stack")
+    return StackOutputs(**values)
+
+
+def ingress_host_for(address: str) -> str:
+    """``127.0.0.1`` -> ``127-0-0-1.nip.io``; a DNS name (AWS NLB) is used as its resolved IP by callers."""
+    return f"{address.replace('.', '-')}.nip.io"
