@@ -5,11 +5,9 @@ Exit codes: 0 ok, 1 findings / failed checks / drift, 2 usage or environment err
 
 from __future__ import annotations
 
-import click
 import typer
 
 from infra.commands import check, down, drift, plan, reconcile, up, verify
-from infra.errors import EXIT_USAGE
 
 app = typer.Typer(
     name="infra",
@@ -25,14 +23,14 @@ for module in (plan, check, up, down, verify, drift, reconcile):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (console script entry point)."""
+    """Run the CLI and return its exit code (console script entry point).
+
+    Commands end with ``typer.Exit(code)``; usage errors are typer's own (exit 2, with usage text).
+    """
     try:
-        result = app(args=argv, prog_name="infra", standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.ClickException as error:  # usage errors: unknown option, bad value
-        error.show()
-        return EXIT_USAGE if isinstance(error, click.UsageError) else error.exit_code
-    except click.exceptions.Abort:
-        return 130
-    return result if isinstance(result, int) else 0
+        app(args=argv, prog_name="infra")
+    except SystemExit as stop:
+        if stop.code is None:
+            return 0
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0

@@ -50,7 +50,9 @@ def run(
     """Run a command; ``env`` is added to ``os.environ``. Raises :class:`CommandFailed` when ``check``."""
     args = [str(a) for a in argv]
     if shutil.which(args[0], path=_search_path()) is None and not Path(args[0]).is_file():
-        raise ToolMissingError(f"`{args[0]}` is not installed or not on PATH", hint or "see README: Prerequisites")
+        raise ToolMissingError(
+            f"`{args[0]}` is not installed or not on PATH", hint or "see README: Prerequisites"
+        )
     full_env = {**os.environ, "PATH": _search_path(), **(env or {})}
     try:
         done = subprocess.run(
