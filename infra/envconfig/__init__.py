@@ -1,0 +1,1 @@
+"""Typed stack configuration per environment (shared by the Pulumi programs and `infra plan`)."""
