@@ -1,0 +1,179 @@
+"""The CLIs the toolkit drives, pinned by version and SHA-256, installed into ``.tools/bin`` when missing.
+
+A tool already on PATH (or in ``.tools/bin``) is used as it is. A missing one is downloaded from its
+upstream release URL, its SHA-256 compared with the value recorded here, and only then made executable
+under ``.tools/bin``; a mismatch or a failed download installs nothing and says how to get the tool by hand.
+Docker is never installed by the toolkit (it needs a daemon and root): preflight names it instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import platform as _platform
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.errors import ToolMissingError
+from infra.paths import tools_dir
+
+Downloader = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    version: str
+    url: str  # template: {version} {os} {arch}
+    sha256: dict[str, str]  # "<os>-<arch>" -> hex digest of the downloaded file
+    docs: str  # where a person gets it by hand
+    # Inside a .tar.gz: the binary's path, or a folder ending in "/" whose files are all installed
+    # (the Pulumi CLI needs its language hosts beside it). A template like ``url``.
+    member: str | None = None
+    arch_names: dict[str, str] = field(default_factory=dict)  # our arch -> the release's spelling
+
+    def _fmt(self, template: str, plat: str) -> str:
+        os_name, arch = plat.split("-", 1)
+        return template.format(version=self.version, os=os_name, arch=self.arch_names.get(arch, arch))
+
+    def url_for(self, plat: str) -> str:
+        return self._fmt(self.url, plat)
+
+    def member_for(self, plat: str) -> str | None:
+        return self._fmt(self.member, plat) if self.member else None
+
+
+# Versions are chosen together: kubectl within one minor of the kind node image and the kOps cluster;
+# helm v3 because kubernetes.core.helm drives it; the Pulumi CLI at the SDK version in Pipfile.lock.
+TOOLS: dict[str, Tool] = {
+    "kubectl": Tool(
+        name="kubectl",
+        version="v1.36.4",
+        url="https://dl.k8s.io/release/{version}/bin/{os}/{arch}/kubectl",
+        sha256={},
+        docs="https://kubernetes.io/docs/tasks/tools/#kubectl",
+    ),
+    "kind": Tool(
+        name="kind",
+        version="v0.33.0",
+        url="https://github.com/kubernetes-sigs/kind/releases/download/{version}/kind-{os}-{arch}",
+        sha256={
+            "linux-amd64": "aee6151561422756b764a4ae28e7f44cda5af5a9eead3cc9985112b1de8d8e0d",
+            "linux-arm64": "20022bee6cfcd5086cb7234d218e3454e6090022f2a8f55d1fa7fcf42c3867a2",
+        },
+        docs="https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    ),
+    "helm": Tool(
+        name="helm",
+        version="v3.19.2",
+        url="https://get.helm.sh/helm-{version}-{os}-{arch}.tar.gz",
+        member="{os}-{arch}/helm",
+        sha256={},
+        docs="https://helm.sh/docs/intro/install/",
+    ),
+    "pulumi": Tool(
+        name="pulumi",
+        version="v3.272.0",
+        url="https://github.com/pulumi/pulumi/releases/download/{version}/pulumi-{version}-{os}-{arch}.tar.gz",
+        member="pulumi/",
+        sha256={},
+        docs="https://www.pulumi.com/docs/iac/download-install/",
+        arch_names={"amd64": "x64"},
+    ),
+}
+
+
+def current_platform() -> str:
+    """``linux-amd64``, ``darwin-arm64``, ...: the key of :attr:`Tool.sha256`."""
+    machine = _platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{_platform.system().lower()}-{arch}"
+
+
+def bin_dir() -> Path:
+    return tools_dir() / "bin"
+
+
+def find(name: str) -> Path | None:
+    """The tool in ``.tools/bin`` first, then on PATH; None when missing."""
+    local = bin_dir() / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def _download(url: str) -> bytes:
+    if not url.startswith("https://"):
+        raise ToolMissingError(f"refusing to download {url}: not https", "fix the URL in infra/tools.py")
+    request = urllib.request.Request(url, headers={"User-Agent": "infra-lab-toolkit"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 (https URLs from TOOLS)
+        return response.read()
+
+
+def install(name: str, *, plat: str | None = None, download: Downloader = _download) -> Path:
+    """Download, verify and install one pinned tool into ``.tools/bin``; nothing is left on failure."""
+    tool = TOOLS[name]
+    plat = plat or current_platform()
+    url = tool.url_for(plat)
+    by_hand = f"install {name} {tool.version} yourself ({tool.docs}) or put it on PATH"
+    expected = tool.sha256.get(plat)
+    if not expected:
+        raise ToolMissingError(
+            f"{name} is missing and no pinned checksum is recorded for {name} {tool.version} on {plat}",
+            by_hand,
+        )
+    try:
+        payload = download(url)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise ToolMissingError(
+            f"{name} is missing and could not be downloaded from {url}: {exc}", by_hand
+        ) from exc
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != expected:
+        raise ToolMissingError(
+            f"checksum mismatch for {url}: expected {expected}, got {actual}; nothing was installed",
+            f"retry, or {by_hand}",
+        )
+    files = _extract(payload, tool.member_for(plat), name) if tool.member else {name: payload}
+    bin_dir().mkdir(parents=True, exist_ok=True)
+    for file_name, content in files.items():
+        _place(bin_dir() / file_name, content)
+    return bin_dir() / name
+
+
+def _place(target: Path, content: bytes) -> None:
+    """Write an executable atomically: a reader never sees half a binary."""
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+        tmp.write(content)
+    os.chmod(tmp.name, 0o755)  # noqa: S103 (an executable for the user)
+    os.replace(tmp.name, target)
+
+
+def _extract(archive: bytes, member: str | None, name: str) -> dict[str, bytes]:
+    """File name -> content of the binary (or of every file of a folder member) in a .tar.gz."""
+    wanted = member or name
+    files: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for info in tar.getmembers():
+            inside = info.name == wanted or (wanted.endswith("/") and info.name.startswith(wanted))
+            handle = tar.extractfile(info) if inside and info.isfile() else None
+            if handle is not None:
+                files[Path(info.name).name] = handle.read()
+    if not files or (wanted.endswith("/") and name not in files):
+        raise ToolMissingError(
+            f"{wanted} not found in the {name} archive; nothing was installed", "report this as a bug"
+        )
+    return files
+
+
+def ensure(name: str, *, download: Downloader = _download) -> Path:
+    """The path of a usable tool: found, or installed now."""
+    return find(name) or install(name, download=download)

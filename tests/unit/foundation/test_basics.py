@@ -1,0 +1,85 @@
+"""The shared foundation: exit codes, private files, the output contract, the process boundary."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from infra import contract, proc
+from infra.cli import app, main
+from infra.errors import InfraError, ToolMissingError
+from infra.paths import write_private
+
+
+def test_help_lists_every_command():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("plan", "check", "up", "down", "verify", "drift", "reconcile"):
+        assert command in result.output
+
+
+def test_unknown_command_is_a_usage_error():
+    assert main(["no-such-command"]) == 2
+
+
+def test_write_private_is_0600_even_over_a_wider_file(tmp_path):
+    target = tmp_path / "secrets" / "key"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o644)
+    write_private(target, "new")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text() == "new"
+
+
+RAW_OUTPUTS = {
+    "environment": "local",
+    "kubeconfig": "apiVersion: v1\nkind: Config\n",
+    "context": "kind-lab",
+    "ingress_address": "127.0.0.1",
+    "ingress_host": "127-0-0-1.nip.io",
+    "nfs_server": "172.18.0.10",
+    "nfs_path": "/exports",
+    "nodes": ["lab-control-plane", "lab-worker", "lab-worker2"],
+}
+
+
+def test_outputs_parse_and_hide_the_kubeconfig():
+    outputs = contract.parse_outputs(RAW_OUTPUTS)
+    assert outputs.nodes[0] == "lab-control-plane"
+    assert "kubeconfig" not in outputs.public()
+    assert set(outputs.public()) == set(contract.OUTPUT_KEYS) - {"kubeconfig"}
+
+
+def test_outputs_missing_a_key_name_it():
+    raw = {k: v for k, v in RAW_OUTPUTS.items() if k != "nfs_server"}
+    with pytest.raises(InfraError, match="nfs_server"):
+        contract.parse_outputs(raw)
+
+
+@pytest.mark.parametrize(
+    ("address", "host"), [("127.0.0.1", "127-0-0-1.nip.io"), ("3.4.5.6", "3-4-5-6.nip.io")]
+)
+def test_ingress_host_uses_dashes(address, host):
+    assert contract.ingress_host_for(address) == host
+
+
+def test_run_captures_output_and_fails_with_the_command():
+    assert proc.run(["sh", "-c", "echo hi"]).stdout == "hi\n"
+    with pytest.raises(proc.CommandFailed, match=r"exited 3: boom"):
+        proc.run(["sh", "-c", "echo boom >&2; exit 3"])
+
+
+def test_run_of_a_missing_tool_names_it():
+    with pytest.raises(ToolMissingError, match="no-such-tool-xyz"):
+        proc.run(["no-such-tool-xyz", "--version"])
+
+
+def test_run_prefers_the_toolkits_own_bin(isolated_state):
+    fake = isolated_state / "tools" / "bin" / "kubectl"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho pinned-kubectl\n")
+    fake.chmod(0o755)
+    assert proc.run(["kubectl"]).stdout.strip() == "pinned-kubectl"
