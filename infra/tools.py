@@ -50,14 +50,21 @@ class Tool:
         return self._fmt(self.member, plat) if self.member else None
 
 
-# Versions are chosen together: kubectl within one minor of the kind node image and the kOps cluster;
-# helm v3 because kubernetes.core.helm drives it; the Pulumi CLI at the SDK version in Pipfile.lock.
+# Versions are chosen together: kubectl within one minor of the kind node image (v1.37) and the kOps
+# cluster; helm v3 because kubernetes.core.helm drives it; the newest Pulumi CLI whose release checksums
+# we could record (the Python SDK in Pipfile.lock is newer; the CLI only hosts it).
+# Checksums are the ones published with each release (.sha256 / .sha256sum / checksums.txt).
 TOOLS: dict[str, Tool] = {
     "kubectl": Tool(
         name="kubectl",
-        version="v1.36.4",
+        version="v1.37.1",
         url="https://dl.k8s.io/release/{version}/bin/{os}/{arch}/kubectl",
-        sha256={},
+        sha256={
+            "linux-amd64": "65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8",
+            "linux-arm64": "ff749f4b78d9c4f1ec87307df9b50119ed819e2094aa9810cb9acffc3286c8c7",
+            "darwin-amd64": "6851381c486ff6edd691623e3d65c87cb9a5b02887ff8fbbb38d8a031b748387",
+            "darwin-arm64": "fd65982c97ddad3106754b69ffa196d0e543aa591930ae52aed1adfb92f8c77f",
+        },
         docs="https://kubernetes.io/docs/tasks/tools/#kubectl",
     ),
     "kind": Tool(
@@ -67,23 +74,34 @@ TOOLS: dict[str, Tool] = {
         sha256={
             "linux-amd64": "aee6151561422756b764a4ae28e7f44cda5af5a9eead3cc9985112b1de8d8e0d",
             "linux-arm64": "20022bee6cfcd5086cb7234d218e3454e6090022f2a8f55d1fa7fcf42c3867a2",
+            "darwin-amd64": "5a99f26f57246dc9319dd294803313197a0f34d33c525b3ea8b655db5916ece0",
+            "darwin-arm64": "0c8c7dbe5e23594a198b786c4bc13dacc101fa6196b0cb0b23a1ca44e61f4b4f",
         },
         docs="https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
     ),
     "helm": Tool(
         name="helm",
-        version="v3.19.2",
+        version="v3.22.0",
         url="https://get.helm.sh/helm-{version}-{os}-{arch}.tar.gz",
         member="{os}-{arch}/helm",
-        sha256={},
+        sha256={
+            "linux-amd64": "1e4ab49e429626cf6c6958d914248b78c9730803c2751b87627e171dc800e7bb",
+            "linux-arm64": "f14e804dfee240f55525b667488fe9adca349e63e00c9af634c0beb1421ac310",
+            "darwin-amd64": "bd1d09f316558dda23698527859600936fed1371021ce0f2272d66b2fdcfa69c",
+            "darwin-arm64": "4c9982a6cdeb458b60258df66b55398ca5b19293f6877faffe2909ad6f23dfe0",
+        },
         docs="https://helm.sh/docs/intro/install/",
     ),
     "pulumi": Tool(
         name="pulumi",
-        version="v3.272.0",
+        version="v3.255.0",
         url="https://github.com/pulumi/pulumi/releases/download/{version}/pulumi-{version}-{os}-{arch}.tar.gz",
         member="pulumi/",
-        sha256={},
+        # Only the Linux checksums of this release are recorded; on macOS install it by hand (brew).
+        sha256={
+            "linux-amd64": "cf559568e2c32f7fae56ea3de8ae5fa48973ba8c5aa9dd2b3dc0c8898fe50dba",
+            "linux-arm64": "699fbc6ea848d997e9b3645487f108d27b1b55ec807c7576406131e6e080f0e3",
+        },
         docs="https://www.pulumi.com/docs/iac/download-install/",
         arch_names={"amd64": "x64"},
     ),

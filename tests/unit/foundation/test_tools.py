@@ -39,7 +39,7 @@ def test_every_tool_is_pinned_to_an_exact_version_and_https():
 
 
 def test_urls_use_each_release_spelling():
-    assert tools.TOOLS["pulumi"].url_for("linux-amd64").endswith("pulumi-v3.272.0-linux-x64.tar.gz")
+    assert tools.TOOLS["pulumi"].url_for("linux-amd64").endswith("pulumi-v3.255.0-linux-x64.tar.gz")
     assert tools.TOOLS["kind"].url_for("darwin-arm64").endswith("/kind-darwin-arm64")
 
 
