@@ -1,0 +1,38 @@
+"""The policy rules: each one a function over the whole document set, with a stable ID and severity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from infra.checks.model import DocSet, Hit, Severity
+
+RuleFunc = Callable[[DocSet], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    func: RuleFunc
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a policy rule. IDs are stable: users grep for them and docs name them."""
+
+    def register(func: RuleFunc) -> RuleFunc:
+        if rule_id in RULES:
+            raise ValueError(f"duplicate rule ID {rule_id}")
+        RULES[rule_id] = Rule(rule_id, severity, summary, func)
+        return func
+
+    return register
+
+
+def describe(rule_id: str, severity: Severity, summary: str) -> None:
+    """Register a rule that the runner itself applies (schema, API versions), so it is listed too."""
+    RULES[rule_id] = Rule(rule_id, severity, summary, lambda _docs: ())

@@ -1,0 +1,119 @@
+"""`infra check` through typer's CliRunner: exit codes 0/1/2, one line per finding, a summary."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from infra.cli import app
+
+
+def invoke(runner, *args: str):
+    return runner.invoke(app, ["check", *args])
+
+
+def test_clean_manifests_exit_0_with_qos_info(runner, fixtures):
+    result = invoke(runner, str(fixtures / "hpa" / "good.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "QOS-CLASS: QoS class Burstable" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == (
+        "2 objects checked against Kubernetes 1.35: 0 errors, 0 warnings, 1 info — ok"
+    )
+
+
+def test_quiet_hides_info(runner, fixtures):
+    result = invoke(runner, "--quiet", str(fixtures / "hpa" / "good.yaml"))
+    assert result.exit_code == 0
+    assert "QOS-CLASS" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fixture", "line"),
+    [
+        (
+            "hpa/bad-no-apiversion.yaml",
+            "hpa/bad-no-apiversion.yaml#1 HorizontalPodAutoscaler/lab-hpa/hpa-demo HPA-TARGET: "
+            'scaleTargetRef has no apiVersion: FailedGetScale: no matches for kind "Deployment" in group "" '
+            "— set scaleTargetRef.apiVersion: apps/v1",
+        ),
+        (
+            "hpa/bad-no-cpu-request.yaml",
+            "hpa/bad-no-cpu-request.yaml#0 Deployment/lab-hpa/hpa-demo HPA-REQUEST: "
+            'missing request for cpu: container "app"',
+        ),
+    ],
+)
+def test_hpa4_mistakes_exit_1_with_rule_and_hint(runner, fixtures, fixture, line):
+    result = invoke(runner, str(fixtures / fixture))
+    assert result.exit_code == 1
+    assert any(out.endswith(line) or line in out for out in result.stdout.splitlines())
+    assert result.stdout.strip().splitlines()[-1].endswith("1 error, 0 warnings, 1 info — FAILED")
+
+
+def test_warnings_pass_unless_strict(runner, fixtures):
+    args = ["--kube-version", "1.25", str(fixtures / "apis" / "bad-hpa-v2beta2.yaml")]
+    relaxed, strict = invoke(runner, *args), invoke(runner, "--strict", *args)
+    assert (relaxed.exit_code, strict.exit_code) == (0, 1)
+    assert "API-DEPRECATED" in relaxed.stdout
+
+
+def test_several_paths_form_one_set(runner, fixtures, tmp_path):
+    deployment, hpa = tmp_path / "deployment.yaml", tmp_path / "hpa.yaml"
+    deployment_text, hpa_text = (fixtures / "hpa" / "good.yaml").read_text().split("\n---\n")
+    deployment.write_text(deployment_text)
+    hpa.write_text(hpa_text)
+    assert invoke(runner, str(hpa)).exit_code == 1  # alone, the target is missing
+    assert invoke(runner, str(deployment), str(hpa)).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("does-not-exist.yaml", "does-not-exist.yaml does not exist"),
+        ("bad-input/unknown-kind.yaml", "unknown kind for Kubernetes 1.35"),
+        ("bad-input/empty.yaml", "no Kubernetes objects in"),
+        ("bad-input/not-an-object.yaml", "not a Kubernetes object"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(runner, fixtures, path, message):
+    result = invoke(runner, str(fixtures / path))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_broken_yaml_exits_2_naming_file_and_line(runner, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata:\n  key: value\n")
+    result = invoke(runner, str(broken))
+    assert result.exit_code == 2
+    assert "broken.yaml:4: unparsable YAML" in result.stderr
+
+
+def test_empty_directory_exits_2(runner, tmp_path):
+    result = invoke(runner, str(tmp_path))
+    assert result.exit_code == 2
+    assert "holds no YAML files" in result.stderr
+
+
+def test_no_paths_and_bad_version_exit_2(runner, fixtures):
+    assert invoke(runner).exit_code == 2
+    result = invoke(runner, "--kube-version", "1.9", str(fixtures / "apis" / "good.yaml"))
+    assert result.exit_code == 2
+    assert "no schemas for Kubernetes 1.9" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomization_findings_point_at_the_directory_and_rendered_index(runner, fixtures):
+    result = invoke(runner, "-q", str(fixtures / "kustomize" / "app"))
+    assert result.exit_code == 1
+    (line,) = [out for out in result.stdout.splitlines() if "HPA-REQUEST" in out]
+    assert "kustomize/app#0 Deployment/lab-hpa/hpa-demo HPA-REQUEST: missing request for cpu" in line
+
+
+def test_list_rules(runner):
+    result = invoke(runner, "--list-rules")
+    assert result.exit_code == 0
+    assert any(line.startswith("HPA-TARGET") and "error" in line for line in result.stdout.splitlines())

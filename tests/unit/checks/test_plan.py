@@ -1,0 +1,144 @@
+"""`infra plan` over a fake repository: environments, stack config, playbooks (paths monkeypatched)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infra import proc
+from infra.checks import plan as planning
+from infra.cli import app
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+
+SITE = """\
+- name: Addons
+  hosts: cluster
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+LOCAL_CONFIG = """
+from infra.planning import EnvPlan
+
+
+def plan():
+    return EnvPlan("local", creates=["kind cluster lab (1 control-plane + 2 workers)"],
+                   artifacts={"kind-config.yaml": "kind: Cluster\\n"})
+"""
+AWS_CONFIG = """
+from infra.errors import ConfigError
+
+
+def plan():
+    raise ConfigError("stacks/aws/Pulumi.aws.yaml: region is not set", "set aws:region")
+"""
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch, fixtures):
+    """A fake repository: manifests/envs/local only, playbooks/site.yml, and fake stack config modules."""
+    local = tmp_path / "manifests" / "envs" / "local"
+    local.mkdir(parents=True)
+    shutil.copy(fixtures / "hpa" / "good.yaml", local / "app.yaml")
+    (local / "kustomization.yaml").write_text("resources:\n  - app.yaml\n")
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "site.yml").write_text(SITE)
+    package = f"fakecfg_{uuid.uuid4().hex}"
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "local.py").write_text(LOCAL_CONFIG)
+    (tmp_path / package / "aws.py").write_text(AWS_CONFIG)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("infra.environments.MANIFESTS_DIR", tmp_path / "manifests")
+    monkeypatch.setattr("infra.paths.PLAYBOOKS_DIR", playbooks)
+    monkeypatch.setattr(planning, "ENVCONFIG_PACKAGE", package)
+    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def no_ansible(monkeypatch):
+    """For tests about other parts of the plan: skip the (real, ~0.6 s) ansible syntax check."""
+    monkeypatch.setattr("infra.commands.plan.syntax_check_playbooks", lambda: [])
+
+
+def plan(runner, *args: str):
+    return runner.invoke(app, ["plan", *args])
+
+
+def test_clean_environment_exits_0_and_writes_artifacts(runner, repo):
+    result = plan(runner, "--env", "local")
+    assert result.exit_code == 0, result.output
+    artifact = repo / "state" / "local" / "plan" / "kind-config.yaml"
+    assert artifact.read_text() == "kind: Cluster\n"
+    assert "kind cluster lab (1 control-plane + 2 workers)" in result.stdout
+    assert "manifests/envs/local#0 Deployment/lab-hpa/hpa-demo QOS-CLASS" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ local"))
+    assert [cell.strip() for cell in row.split("│")][4:8] == [
+        "2",
+        "0",
+        "0",
+        "1",
+    ]  # objects, errors, warn, info
+    assert result.stdout.strip().splitlines()[-1] == "plan local: 0 errors, 0 warnings, 1 info — ok"
+
+
+def test_missing_entry_point_and_bad_config_are_findings_not_crashes(runner, repo, no_ansible):
+    result = plan(runner)  # --env all
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "manifests/envs/aws env/aws RENDER: manifests/envs/aws is not a kustomization" in result.stdout
+    bad_config = "ENVCONFIG: stacks/aws/Pulumi.aws.yaml: region is not set — set aws:region"
+    assert f"infra/envconfig/aws.py env/aws {bad_config}" in result.stdout
+    assert "plan local, aws: 2 errors" in result.stdout
+    assert (repo / "state" / "local" / "plan" / "kind-config.yaml").is_file()  # local still planned
+
+
+def test_missing_site_playbook_is_an_error_finding(runner, repo):
+    (repo / "playbooks" / "site.yml").unlink()
+    result = plan(runner, "--env", "local")
+    assert result.exit_code == 1
+    assert "playbooks/site.yml - ANSIBLE-SYNTAX: playbooks/site.yml does not exist" in result.stdout
+
+
+def test_playbook_syntax_error_is_reported_with_ansible_message(runner, repo):
+    (repo / "playbooks" / "site.yml").write_text(
+        SITE.replace("ansible.builtin.ping", "ansible.builtin.pingx")
+    )
+    result = plan(runner, "--env", "local")
+    assert result.exit_code == 1
+    (line,) = [out for out in result.stdout.splitlines() if "ANSIBLE-SYNTAX" in out]
+    assert "couldn't resolve module/action 'ansible.builtin.pingx'" in line
+
+
+def test_syntax_check_goes_through_the_process_boundary(monkeypatch, repo):
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(([Path(a).name if i == 0 else a for i, a in enumerate(argv)], kwargs["cwd"]))
+        return proc.Result(list(argv), 0, "playbook: site.yml\n", "")
+
+    monkeypatch.setattr(proc, "run", fake_run)
+    assert planning.syntax_check_playbooks() == []
+    assert calls == [(["ansible-playbook", "--syntax-check", "site.yml"], repo / "playbooks")]
+
+
+def test_missing_stack_config_module_is_a_warning(runner, repo, monkeypatch, no_ansible):
+    monkeypatch.setattr(planning, "ENVCONFIG_PACKAGE", "infra.no_such_package_here")
+    result = plan(runner, "--env", "local")
+    assert result.exit_code == 0
+    assert "ENVCONFIG: no stack config module infra.no_such_package_here.local" in result.stdout
+    assert plan(runner, "--env", "local", "--strict").exit_code == 1
+
+
+def test_unknown_environment_exits_2(runner, repo):
+    result = plan(runner, "--env", "moon")
+    assert result.exit_code == 2
+    assert "unknown environment 'moon'" in result.stderr
