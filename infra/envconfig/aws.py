@@ -1,0 +1,384 @@
+"""Typed config of the AWS environment (EC2 bastion + kOps cluster), for ``stacks/aws`` and ``infra plan``.
+
+The Pulumi program reads the ``lab:`` keys of the stack into :class:`AwsConfig`; ``infra plan`` reads the
+same keys from ``stacks/aws/Pulumi.aws.yaml`` with :func:`load_config`, so a bad value fails the same way
+offline and before ``pulumi up`` creates anything. Every failure is a
+:class:`~infra.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from infra.errors import ConfigError
+from infra.paths import STACKS_DIR
+from infra.planning import EnvPlan
+
+STACK_FILE = STACKS_DIR / "aws" / "Pulumi.aws.yaml"
+NAMESPACE = "lab"
+FIX_HINT = (
+    "fix it in stacks/aws/Pulumi.aws.yaml or `pulumi config set lab:<key> <value> -C stacks/aws -s aws`"
+)
+
+# `t3.medium`, `c7i-flex.large`, `m5.2xlarge`: a family holding a digit, a dot, a size.
+INSTANCE_TYPE = re.compile(r"^(?=[a-z0-9-]*\d)[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+# RFC 5737 documentation ranges: fine for an offline plan, useless as a real SSH source.
+DOCUMENTATION_NETS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
+GOSSIP_SUFFIX = ".k8s.local"
+
+
+class ToolPin(BaseModel):
+    """A CLI installed on the bastion: the exact release and the sha256 of its linux/amd64 download."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    sha256: str
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not VERSION.match(value):
+            raise ValueError(f"'{value}' is not a release version like 1.35.1")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, value: str) -> str:
+        if not SHA256.match(value):
+            raise ValueError("must be the 64-hex-digit sha256 of the linux/amd64 download")
+        return value
+
+
+# Checksums of the linux/amd64 downloads, looked up in the upstream release manifests:
+# kops: kubernetes/k8s.io artifacts/manifests/k8s-staging-kops/1.35.1.yaml (file promoter, sha256 of
+# artifacts.k8s.io/binaries/kops/1.35.1/linux/amd64/kops); kubectl: the .sha256 next to
+# dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubectl (also in kubespray's checksums.yml); helm: the
+# .sha256sum next to get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz (same value in several pinned installers).
+DEFAULT_KOPS = ToolPin(
+    version="1.35.1", sha256="30b14da38922b829157175d1c3af81de05701da6bc0456799fa1c3f2795a9f9c"
+)
+DEFAULT_KUBECTL = ToolPin(
+    version="1.35.1", sha256="36e2f4ac66259232341dd7866952d64a958846470f6a9a6a813b9117bd965207"
+)
+DEFAULT_HELM = ToolPin(
+    version="3.19.0", sha256="a7f81ce08007091b86d8bd696eb4d86b8d0f2e1b9f6c714be62f82f96a594496"
+)
+
+
+def kops_url(pin: ToolPin) -> str:
+    return f"https://artifacts.k8s.io/binaries/kops/{pin.version}/linux/amd64/kops"
+
+
+def kubectl_url(pin: ToolPin) -> str:
+    return f"https://dl.k8s.io/release/v{pin.version}/bin/linux/amd64/kubectl"
+
+
+def helm_url(pin: ToolPin) -> str:
+    return f"https://get.helm.sh/helm-v{pin.version}-linux-amd64.tar.gz"
+
+
+class Subnet(BaseModel):
+    """One public subnet: the kOps cluster, the bastion and the ingress NLB share them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zone: str
+    cidr: ipaddress.IPv4Network
+
+    @field_validator("cidr", mode="before")
+    @classmethod
+    def _cidr(cls, value: Any) -> Any:
+        return _parse_network(value)
+
+
+def _parse_network(value: Any) -> Any:
+    """A CIDR with host bits set (``172.30.1.5/16``) is a typo, not a network: say so instead of guessing."""
+    if isinstance(value, str):
+        try:
+            return ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not an IPv4 CIDR ({exc})") from None
+    return value
+
+
+class AwsConfig(BaseModel):
+    """The AWS stack's settings. Keys are camelCase in Pulumi config (``lab:sshCidr``), snake_case here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    region: str = "us-east-1"
+    vpc_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("172.30.0.0/16")
+    subnets: tuple[Subnet, ...] = (
+        Subnet(zone="us-east-1a", cidr=ipaddress.IPv4Network("172.30.32.0/19")),
+        Subnet(zone="us-east-1b", cidr=ipaddress.IPv4Network("172.30.64.0/19")),
+    )
+    ssh_cidr: ipaddress.IPv4Network = Field(description="the only source allowed to SSH to the bastion")
+    allow_ssh_from_anywhere: bool = False
+    ssh_public_key_file: str = "~/.ssh/id_ed25519.pub"
+    ssh_private_key_file: str = "~/.ssh/id_ed25519"
+    bastion_instance_type: str = "t3.small"
+    bastion_user: str = "ubuntu"
+    cluster_name: str = "lab.k8s.local"
+    kubernetes_version: str = "1.35.1"
+    control_plane_instance_type: str = "t3.medium"
+    control_plane_count: int = Field(default=1, ge=1, le=5)
+    # t3.large: amazonvpc gives each pod a VPC IP, 35 pods per t3.large vs 17 per t3.medium (ENI limits).
+    node_instance_type: str = "t3.large"
+    node_count: int = Field(default=2, ge=1, le=20)
+    nfs_path: str = "/exports/k8s"
+    kops: ToolPin = DEFAULT_KOPS
+    kubectl: ToolPin = DEFAULT_KUBECTL
+    helm: ToolPin = DEFAULT_HELM
+
+    # --- field checks -------------------------------------------------------------------------------------
+    @field_validator("vpc_cidr", "ssh_cidr", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        return _parse_network(value)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not REGION.match(value):
+            raise ValueError(f"'{value}' is not an AWS region name like us-east-1")
+        return value
+
+    @field_validator("bastion_instance_type", "control_plane_instance_type", "node_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not INSTANCE_TYPE.match(value):
+            raise ValueError(
+                f"'{value}' is not an EC2 instance type of the form <family>.<size>, e.g. t3.medium"
+            )
+        return value
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        labels = value.split(".")
+        if len(value) > 253 or not all(DNS_LABEL.match(label) for label in labels):
+            raise ValueError(f"'{value}' is not a lowercase DNS name (kOps names clusters like DNS names)")
+        if not value.endswith(GOSSIP_SUFFIX) or len(labels) < 3:
+            raise ValueError(
+                f"'{value}' must end in '{GOSSIP_SUFFIX}' (gossip DNS: kOps then needs no Route53 zone), "
+                "e.g. lab.k8s.local"
+            )
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _kube_version(cls, value: str) -> str:
+        value = value.removeprefix("v")
+        if not VERSION.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes release like 1.35.1")
+        return value
+
+    @field_validator("control_plane_count")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(
+                f"{value} control-plane nodes cannot keep an etcd quorum: use an odd count (1 or 3)"
+            )
+        return value
+
+    @field_validator("nfs_path")
+    @classmethod
+    def _nfs_path(cls, value: str) -> str:
+        if not value.startswith("/") or shlex.quote(value) != value:
+            raise ValueError(f"'{value}' must be an absolute path without spaces or shell characters")
+        return value
+
+    # --- cross-field checks -------------------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _network_layout(self) -> AwsConfig:
+        problems: list[str] = []
+        zones = [s.zone for s in self.subnets]
+        if len(set(zones)) < 2:
+            problems.append(
+                "subnets: need public subnets in at least 2 availability zones, "
+                f"got {sorted(set(zones)) or 'none'}"
+            )
+        for subnet in self.subnets:
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", subnet.zone):
+                problems.append(f"subnets: zone '{subnet.zone}' is not an availability zone of {self.region}")
+            if not subnet.cidr.subnet_of(self.vpc_cidr):
+                problems.append(f"subnets: {subnet.cidr} ({subnet.zone}) is outside the VPC {self.vpc_cidr}")
+        for i, a in enumerate(self.subnets):
+            for b in self.subnets[i + 1 :]:
+                if a.cidr.overlaps(b.cidr):
+                    problems.append(f"subnets: {a.cidr} and {b.cidr} overlap")
+        if len(set(zones)) != len(zones):
+            problems.append("subnets: one public subnet per zone (kOps names subnets after their zone)")
+        if self.ssh_cidr.prefixlen == 0 and not self.allow_ssh_from_anywhere:
+            problems.append(
+                "sshCidr: 0.0.0.0/0 opens SSH on the bastion to the whole internet; give your own address "
+                "(e.g. 198.51.100.7/32) or set lab:allowSshFromAnywhere to true on purpose"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- derived values -----------------------------------------------------------------------------------
+    @property
+    def zones(self) -> list[str]:
+        return [s.zone for s in self.subnets]
+
+    @property
+    def short_name(self) -> str:
+        """``lab.k8s.local`` -> ``lab``: prefix of AWS names (NLB and target group names are short)."""
+        return self.cluster_name.split(".")[0][:20]
+
+    def check_deployable(self) -> None:
+        """Checks only a real ``pulumi up`` needs: a documentation CIDR (the placeholder) is refused.
+
+        ``infra plan`` renders with the placeholder; ``up`` must not open SSH to an address nobody owns.
+        """
+        if any(self.ssh_cidr.subnet_of(net) for net in DOCUMENTATION_NETS):
+            raise ConfigError(
+                f"lab:sshCidr is {self.ssh_cidr}, a documentation address (the committed placeholder)",
+                "set your own: `pulumi config set lab:sshCidr $(curl -s https://checkip.amazonaws.com)/32 "
+                "-C stacks/aws -s aws`",
+            )
+
+
+# Keys whose Pulumi config value is structured (JSON in `pulumi config`), the rest are plain strings.
+STRUCTURED_KEYS = frozenset({"subnets", "kops", "kubectl", "helm"})
+
+
+def parse(values: Mapping[str, Any]) -> AwsConfig:
+    """Validate un-namespaced values (``{"sshCidr": ...}``) into :class:`AwsConfig`, or raise ConfigError.
+
+    Every problem is reported at once, each prefixed by its ``lab:`` key, so one fix-and-retry suffices.
+    """
+    known = {to_camel(name) for name in AwsConfig.model_fields}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown AWS stack config key(s): {', '.join(f'{NAMESPACE}:{k}' for k in unknown)}",
+            f"known keys: {', '.join(sorted(known))}",
+        )
+    try:
+        return AwsConfig.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid AWS stack config: {_describe(exc)}", FIX_HINT) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required" + (
+                " (the CIDR allowed to SSH to the bastion, e.g. your public IP/32)"
+                if loc == "sshCidr"
+                else ""
+            )
+        lines.append(f"{NAMESPACE}:{loc} {message}" if loc else message)
+    return "; ".join(lines)
+
+
+def load_config(stack_file: Path | None = None) -> AwsConfig:
+    """Read the ``lab:`` keys of a Pulumi stack file (default ``stacks/aws/Pulumi.aws.yaml``) offline."""
+    path = stack_file or STACK_FILE
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(
+            f"stack config {path} does not exist", "create it from stacks/aws/README.md"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"stack config {path} is not valid YAML: {exc}", FIX_HINT) from None
+    raw = document.get("config") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: `config` must be a mapping of `lab:<key>: value`", FIX_HINT)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace == NAMESPACE and name:
+            values[name] = value
+    return parse(values)
+
+
+def bastion_user_data(config: AwsConfig) -> str:
+    """cloud-init script of the bastion: pinned kops, kubectl and helm, each refused unless its sha256 fits.
+
+    It ends by writing a marker file the cluster step waits for, so a failed download stops ``pulumi up`` with
+    the pointer to the cloud-init log instead of a kops "command not found" later.
+    """
+    tools = (
+        ("kops", kops_url(config.kops), config.kops.sha256),
+        ("kubectl", kubectl_url(config.kubectl), config.kubectl.sha256),
+    )
+    lines = [
+        "#!/bin/bash",
+        "# Bastion bootstrap rendered by infra/envconfig/aws.py: pinned CLIs, each checked by sha256.",
+        "set -euo pipefail",
+        "export DEBIAN_FRONTEND=noninteractive",
+        "apt-get update -q",
+        "apt-get install -y -q --no-install-recommends ca-certificates curl tar",
+        'work="$(mktemp -d)"',
+        "fetch() {  # fetch URL FILE SHA256: download, then refuse it unless the checksum matches",
+        '  curl -fsSL --retry 5 --retry-delay 5 -o "$2" "$1"',
+        '  echo "$3  $2" | sha256sum --check --strict -',
+        "}",
+    ]
+    for name, url, sha in tools:
+        lines += [
+            f'fetch {url} "$work/{name}" {sha}',
+            f'install -m 0755 "$work/{name}" /usr/local/bin/{name}',
+        ]
+    lines += [
+        f'fetch {helm_url(config.helm)} "$work/helm.tar.gz" {config.helm.sha256}',
+        'tar -xzf "$work/helm.tar.gz" -C "$work" linux-amd64/helm',
+        'install -m 0755 "$work/linux-amd64/helm" /usr/local/bin/helm',
+        'rm -rf "$work"',
+        "kops version && kubectl version --client && helm version --short",
+        "touch /var/lib/lab-bastion-ready",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plan(config: AwsConfig | None = None) -> EnvPlan:
+    """What ``infra up --env aws`` would create, and the rendered kOps spec and bastion user data, offline."""
+    from infra import kops  # late: kops imports this module for AwsConfig
+
+    cfg = config or load_config()
+    spec = kops.render_yaml(cfg, kops.PLACEHOLDER_INPUTS)
+    zones = ", ".join(f"{s.zone} {s.cidr}" for s in cfg.subnets)
+    creates = [
+        f"network: VPC {cfg.vpc_cidr} in {cfg.region}, public subnets {zones}, internet gateway, routes",
+        f"security: SSH to the bastion from {cfg.ssh_cidr} only; NFS and ingress ports from {cfg.vpc_cidr}",
+        "iam: bastion role + instance profile (kOps permissions), AWS Load Balancer Controller policy",
+        "kops state: private S3 bucket, versioned, SSE-S3 encrypted, public access blocked",
+        f"bastion: {cfg.bastion_instance_type} with kops {cfg.kops.version}, kubectl {cfg.kubectl.version}, "
+        f"helm {cfg.helm.version} (sha256 verified); NFS export {cfg.nfs_path}",
+        "ingress: internet-facing NLB with an Elastic IP per zone, ip target groups for ports 80 and 443",
+        f"cluster: kOps {cfg.cluster_name}, Kubernetes {cfg.kubernetes_version}, "
+        f"{cfg.control_plane_count} x {cfg.control_plane_instance_type} control plane + "
+        f"{cfg.node_count} x {cfg.node_instance_type} nodes, amazonvpc CNI, AWS Load Balancer Controller",
+    ]
+    return EnvPlan(
+        environment="aws",
+        creates=creates,
+        artifacts={"kops-cluster.yaml": spec, "bastion-user-data.sh": bastion_user_data(cfg)},
+    )

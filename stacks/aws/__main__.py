@@ -1,0 +1,91 @@
+"""AWS lab: an EC2 bastion and a kOps cluster with the AWS Load Balancer Controller (``pulumi up -s aws``).
+
+Only wiring: config is read once (``aws_lab.config``), each concern is a component, and the outputs are
+exactly the contract both environments share (``infra.contract.OUTPUT_KEYS``).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+from aws_lab import config as stack_config
+from aws_lab.bastion import Bastion, BastionArgs
+from aws_lab.cluster import Cluster, ClusterArgs
+from aws_lab.iam import Iam, IamArgs
+from aws_lab.ingress import Ingress, IngressArgs
+from aws_lab.network import Network, NetworkArgs
+from aws_lab.state import KopsState, KopsStateArgs
+
+from infra.contract import OUTPUT_KEYS
+from infra.errors import InfraError
+from infra.kops import KopsInputs
+
+try:
+    cfg = stack_config.load()
+    keys = stack_config.ssh_keys(cfg)
+except InfraError as error:  # one line in `pulumi up`, no traceback, nothing registered
+    raise pulumi.RunError(str(error)) from None
+
+provider = aws.Provider("aws", region=cfg.region, default_tags={"tags": {"lab/environment": "aws"}})
+opts = pulumi.ResourceOptions(providers={"aws": provider})
+
+network = Network("network", NetworkArgs(cfg), opts)
+iam = Iam("iam", IamArgs(cfg), opts)
+state = KopsState("kops-state", KopsStateArgs(cfg), opts)
+bastion = Bastion(
+    "bastion",
+    BastionArgs(
+        cfg,
+        subnet_id=network.subnet_ids[cfg.zones[0]],
+        security_group_id=network.bastion_security_group.id,
+        instance_profile=iam.bastion_profile.name,
+        public_key=keys.public,
+    ),
+    opts,
+)
+ingress = Ingress("ingress", IngressArgs(cfg, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids), opts)
+
+kops_inputs = pulumi.Output.all(
+    network.vpc.id,
+    pulumi.Output.all(*network.subnet_ids.values()),
+    state.bucket_name,
+    iam.lbc_policy.arn,
+    bastion.key_pair.key_name,
+    network.ingress_targets_security_group.id,
+).apply(
+    lambda v: KopsInputs(
+        vpc_id=v[0],
+        subnet_ids=dict(zip(network.subnet_ids, v[1], strict=True)),
+        state_bucket=v[2],
+        lbc_policy_arn=v[3],
+        ssh_key_name=v[4],
+        node_security_group_ids=(v[5],),
+    )
+)
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(
+        cfg,
+        host=bastion.public_ip,
+        private_key=keys.private,
+        inputs=kops_inputs,
+        # Everything the cluster lives in: `pulumi destroy` deletes the cluster before any of these.
+        depends_on=[network, iam, state, bastion, ingress],
+    ),
+    opts,
+)
+
+outputs = {
+    "environment": "aws",
+    "kubeconfig": cluster.kubeconfig,
+    "context": cfg.cluster_name,
+    "ingress_address": ingress.dns_name,
+    "ingress_host": ingress.host,
+    "nfs_server": bastion.private_ip,
+    "nfs_path": cfg.nfs_path,
+    "nodes": cluster.nodes,
+}
+if set(outputs) != set(OUTPUT_KEYS):  # a contract change must be made here too, never half-way
+    raise pulumi.RunError(f"stack outputs {sorted(outputs)} differ from infra.contract {sorted(OUTPUT_KEYS)}")
+for key in OUTPUT_KEYS:
+    pulumi.export(key, outputs[key])

@@ -1,0 +1,1 @@
+"""Components of the AWS lab stack, one ``ComponentResource`` per concern (see ``__main__.py``)."""

@@ -1,0 +1,97 @@
+"""Ingress: the internet-facing NLB the ingress controller answers on, with a fixed Elastic IP per zone.
+
+Created here rather than by the Load Balancer Controller from a Service so that (a) its DNS name and IPs are
+stack outputs before any addon runs (``ingress_address``, ``ingress_host``) and (b) ``pulumi destroy``
+deletes it; an NLB left behind by a controller would keep its network interfaces in the subnets and block
+their deletion. The ingress controller's pods join the ``ip`` target groups through TargetGroupBindings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.envconfig.aws import AwsConfig
+
+PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class IngressArgs:
+    config: AwsConfig
+    vpc_id: pulumi.Input[str]
+    subnet_ids: dict[str, pulumi.Input[str]]  # zone -> subnet id
+
+
+def target_group_name(cfg: AwsConfig, port_name: str) -> str:
+    """Deterministic, so the addon stage finds the groups without extra stack outputs (32 chars max)."""
+    return f"{cfg.short_name}-ingress-{port_name}"[:32]
+
+
+class Ingress(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lab:aws:Ingress", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"lab/cluster": cfg.cluster_name, "lab/role": "ingress"}
+        self.addresses = {
+            zone: aws.ec2.Eip(
+                f"{name}-{zone}", domain="vpc", tags={**tags, "Name": f"{cfg.short_name}-{zone}"}, opts=child
+            )
+            for zone in args.subnet_ids
+        }
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-nlb",
+            name=f"{cfg.short_name}-ingress"[:32],
+            load_balancer_type="network",
+            internal=False,
+            enable_cross_zone_load_balancing=True,
+            subnet_mappings=[
+                {"subnet_id": subnet_id, "allocation_id": self.addresses[zone].allocation_id}
+                for zone, subnet_id in args.subnet_ids.items()
+            ],
+            tags=tags,
+            opts=child,
+        )
+        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        for port_name, port in PORTS.items():
+            group = aws.lb.TargetGroup(
+                f"{name}-{port_name}",
+                name=target_group_name(cfg, port_name),
+                port=port,
+                protocol="TCP",
+                target_type="ip",
+                vpc_id=args.vpc_id,
+                deregistration_delay=30,
+                health_check={
+                    "protocol": "TCP",
+                    "interval": 10,
+                    "healthy_threshold": 2,
+                    "unhealthy_threshold": 2,
+                },
+                tags=tags,
+                opts=child,
+            )
+            aws.lb.Listener(
+                f"{name}-{port_name}",
+                load_balancer_arn=self.load_balancer.arn,
+                port=port,
+                protocol="TCP",
+                default_actions=[{"type": "forward", "target_group_arn": group.arn}],
+                tags=tags,
+                opts=child,
+            )
+            self.target_groups[port_name] = group
+        first_zone = next(iter(args.subnet_ids))
+        self.dns_name = self.load_balancer.dns_name
+        # nip.io host of the first zone's fixed address: resolvable before any addon exists (TLS-1..3).
+        self.host = self.addresses[first_zone].public_ip.apply(lambda ip: f"{ip.replace('.', '-')}.nip.io")
+        self.register_outputs(
+            {
+                "dns_name": self.dns_name,
+                "host": self.host,
+                "target_groups": {k: v.arn for k, v in self.target_groups.items()},
+            }
+        )
