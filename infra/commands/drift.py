@@ -1,16 +1,90 @@
-"""`infra drift` (placeholder until its issue lands)."""
+"""`infra drift`: the manifests against the live cluster; exit 0 none, 1 drift, 2 error."""
 
 from __future__ import annotations
 
-import typer
+import os
+from pathlib import Path
+from typing import Annotated
 
-from infra.commands._common import user_errors
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from infra.commands._common import report_error
+from infra.commands.reconcile import ContextOption, EnvOption, KubeconfigOption
+from infra.console import make_console
+from infra.drift import DriftReport, describe, drift
+from infra.environments import DEFAULT_ENV
 from infra.errors import InfraError
+from infra.kube import resolve_target
+from infra.paths import reports_dir
+
+
+def default_report_path(env: str) -> Path:
+    return reports_dir() / f"drift-{env}.md"
+
+
+def append_step_summary(markdown: str) -> Path | None:
+    """Append to ``$GITHUB_STEP_SUMMARY`` (the job summary page) when running in GitHub Actions."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(markdown.rstrip("\n") + "\n\n")
+    return path
+
+
+def print_report(report: DriftReport) -> None:
+    out = make_console()
+    if not report.has_drift:
+        out.print(f"[ok]{report.headline()}[/]", markup=True, highlight=False)
+        return
+    table = Table(title=f"drift: {report.env}", title_justify="left")
+    table.add_column("object")
+    table.add_column("status")
+    table.add_column("what differs", overflow="fold")
+    for item in report.items:
+        table.add_row(Text(str(item.ref)), Text(item.status), Text(describe(item)))  # paths hold [brackets]
+    out.print(table)
+    if report.unparsed:
+        out.print(report.unparsed, markup=False, highlight=False)
+    out.print(f"[warn]{report.headline()}[/]", markup=True, highlight=False)
+
+
+MarkdownOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--markdown", help="Write the Markdown report here (default: .infra/reports/drift-<env>.md)."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     @app.command("drift")
-    def drift() -> None:
-        """Not implemented yet."""
-        with user_errors():
-            raise InfraError("`infra drift` is not implemented yet", "see the open issues")
+    def drift_command(
+        env: EnvOption = DEFAULT_ENV,
+        markdown: MarkdownOption = None,
+        kubeconfig: KubeconfigOption = None,
+        context: ContextOption = None,
+    ) -> None:
+        """Diff manifests/envs/ENV against the live cluster (server-side); list owned objects git lacks.
+
+        Exit codes: 0 no drift, 1 drift, 2 error (no cluster, kubectl diff failed). The Markdown report is
+        also appended to $GITHUB_STEP_SUMMARY when set.
+        """
+        try:
+            target = resolve_target(env, kubeconfig=kubeconfig, context=context)
+            report = drift(env, target=target)
+        except InfraError as error:
+            report_error(error)
+            append_step_summary(f"## Drift: `{env}`\n\n**Error:** {error}\n")
+            raise typer.Exit(error.exit_code) from None
+        text = report.markdown()
+        path = markdown or default_report_path(env)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        append_step_summary(text)
+        print_report(report)
+        make_console().print(f"[dim]report: {path}[/]", markup=True, highlight=False)
+        raise typer.Exit(report.exit_code)

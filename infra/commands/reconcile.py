@@ -1,16 +1,80 @@
-"""`infra reconcile` (placeholder until its issue lands)."""
+"""`infra reconcile`: make the cluster match git (server-side apply, owned objects pruned)."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-from infra.commands._common import user_errors
-from infra.errors import InfraError
+import typer
+from rich.markup import escape
+
+from infra.commands._common import ENV_NAMES, user_errors
+from infra.console import make_console
+from infra.environments import DEFAULT_ENV
+from infra.errors import EXIT_FINDINGS, EXIT_OK
+from infra.kube import resolve_target
+from infra.reconcile import DEFAULT_TIMEOUT, reconcile
+
+EnvOption = Annotated[str, typer.Option("--env", "-e", help=f"Environment: {ENV_NAMES}.")]
+PruneOption = Annotated[
+    bool,
+    typer.Option("--prune/--no-prune", help="Delete owned objects (ownership labels) git no longer has."),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Server-side dry run: change nothing.")]
+WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for workloads to roll out.")]
+TimeoutOption = Annotated[
+    int, typer.Option("--timeout", min=1, help="Rollout wait per workload, in seconds.")
+]
+KubeconfigOption = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Default: .infra/<env>/kubeconfig, then $KUBECONFIG.")
+]
+ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")]
+IngressHostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ingress-host", help="Host for a missing TLS Secret (default: .infra/<env>/outputs.json)."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     @app.command("reconcile")
-    def reconcile() -> None:
-        """Not implemented yet."""
+    def reconcile_command(
+        env: EnvOption = DEFAULT_ENV,
+        prune: PruneOption = True,
+        dry_run: DryRunOption = False,
+        wait: WaitOption = True,
+        timeout: TimeoutOption = DEFAULT_TIMEOUT,
+        kubeconfig: KubeconfigOption = None,
+        context: ContextOption = None,
+        ingress_host: IngressHostOption = None,
+    ) -> None:
+        """Apply manifests/envs/ENV server-side, create missing run-time Secrets, prune owned leftovers.
+
+        Exit codes: 0 reconciled, 1 a workload did not become ready, 2 error (no cluster, bad manifests).
+        """
+        out = make_console()
         with user_errors():
-            raise InfraError("`infra reconcile` is not implemented yet", "see the open issues")
+            target = resolve_target(env, kubeconfig=kubeconfig, context=context)
+            result = reconcile(
+                env,
+                target=target,
+                prune_owned=prune,
+                dry_run=dry_run,
+                wait=wait,
+                timeout=timeout,
+                ingress_host=ingress_host,
+                progress=lambda line: out.print(f"[dim]·[/] {escape(line)}", markup=True, highlight=False),
+            )
+        verb = "would prune" if dry_run else "pruned"
+        summary = (
+            f"{len(result.applied)} applied, {len(result.secrets_created)} secret(s) "
+            f"{'to create' if dry_run else 'created'}, {len(result.pruned)} {verb}"
+        )
+        if result.not_ready:
+            names = ", ".join(str(ref) for ref, _ in result.not_ready)
+            out.print(f"[error]reconcile {env}: {summary}; not ready: {escape(names)}[/]", markup=True)
+            raise typer.Exit(EXIT_FINDINGS)
+        label = "dry run" if dry_run else "reconciled"
+        out.print(f"[ok]{label} {env}:[/] {summary}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_OK)

@@ -1,0 +1,228 @@
+"""Which cluster a command talks to, and the kubectl command lines that talk to it.
+
+Reconcile and drift run ``kubectl`` (through :func:`infra.proc.run`) rather than the Python client:
+server-side apply, ``kubectl diff`` and kustomize are kubectl features, and the exact commands stay visible in
+logs and tests. Everything here builds argv lists; nothing talks to a cluster except through ``proc.run``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra import proc
+from infra.contract import StackOutputs
+from infra.environments import get_environment
+from infra.errors import ClusterUnavailableError, ConfigError, InfraError
+from infra.paths import env_dir, write_private
+
+# What kubectl says when there is no API server to talk to (as opposed to an API error).
+UNREACHABLE_MARKERS = (
+    "connection refused",
+    "unable to connect to the server",
+    "the connection to the server",
+    "no such host",
+    "i/o timeout",
+    "context deadline exceeded",
+    "connect: no route to host",
+    "tls handshake timeout",
+)
+
+# Kinds that live outside namespaces; every other kind defaults to "default" when a manifest omits it.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "APIService",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CSIDriver",
+        "CustomResourceDefinition",
+        "IngressClass",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PriorityClass",
+        "RuntimeClass",
+        "StorageClass",
+        "ValidatingWebhookConfiguration",
+    }
+)
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """The identity of a Kubernetes object across versions: API group, kind, namespace ("" if none), name."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any], *, default_namespace: str = "default") -> ObjectRef:
+        """The ref of a manifest or live object; a namespaced kind without a namespace gets the default."""
+        api_version = str(obj.get("apiVersion") or "")
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        kind = str(obj.get("kind") or "")
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        if not namespace and kind not in CLUSTER_SCOPED_KINDS:
+            namespace = default_namespace
+        if kind in CLUSTER_SCOPED_KINDS:
+            namespace = ""
+        return cls(group, kind, namespace, str(meta.get("name") or ""))
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class KubeTarget:
+    """A kubeconfig (None: kubectl's own default, ``$KUBECONFIG`` or ``~/.kube/config``) and a context."""
+
+    kubeconfig: Path | None
+    context: str | None
+    source: str  # where the kubeconfig came from, for messages
+
+    def kubectl(self, *args: str) -> list[str]:
+        """``kubectl [--kubeconfig F] [--context C] ARGS...``: every kubectl call goes to this cluster."""
+        argv = ["kubectl"]
+        if self.kubeconfig is not None:
+            argv += ["--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            argv += ["--context", self.context]
+        return [*argv, *args]
+
+    def describe(self) -> str:
+        return f"{self.source}" + (f", context {self.context}" if self.context else "")
+
+
+def env_kubeconfig(env: str) -> Path:
+    """``.infra/<env>/kubeconfig``, written by ``infra up`` from the stack output (0600)."""
+    return env_dir(env) / "kubeconfig"
+
+
+def public_outputs(env: str) -> dict[str, Any]:
+    """``.infra/<env>/outputs.json`` (stack outputs minus the kubeconfig); {} when ``up`` never ran here."""
+    path = env_dir(env) / "outputs.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable: {exc}", f"re-run `infra up --env {env}`") from None
+    return data if isinstance(data, dict) else {}
+
+
+def resolve_target(
+    env: str,
+    *,
+    outputs: StackOutputs | None = None,
+    kubeconfig: Path | str | None = None,
+    context: str | None = None,
+) -> KubeTarget:
+    """Pick the cluster of an environment, most explicit first.
+
+    1. ``--kubeconfig`` (must exist);
+    2. ``.infra/<env>/kubeconfig`` (``infra up`` wrote it), or the stack outputs' kubeconfig written there;
+    3. ``$KUBECONFIG`` or ``~/.kube/config`` (CI writes a repository secret to a file and sets KUBECONFIG).
+
+    The context is ``--context``, else the stack's context when the environment's own kubeconfig is used, else
+    the kubeconfig's current context. No kubeconfig at all is a :class:`ClusterUnavailableError` (exit 2).
+    """
+    get_environment(env)  # unknown names fail here, before anything runs
+    if kubeconfig is not None:
+        path = Path(kubeconfig).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"kubeconfig {path} does not exist", "pass an existing file to --kubeconfig")
+        return KubeTarget(path.resolve(), context, f"--kubeconfig {path}")
+    own = env_kubeconfig(env)
+    if not own.is_file() and outputs is not None and outputs.kubeconfig:
+        write_private(own, outputs.kubeconfig)
+    if own.is_file():
+        stack_context = outputs.context if outputs is not None else public_outputs(env).get("context")
+        return KubeTarget(own, context or stack_context or None, str(own))
+    if os.environ.get("KUBECONFIG"):
+        return KubeTarget(None, context, "$KUBECONFIG")
+    default = Path("~/.kube/config").expanduser()
+    if default.is_file():
+        return KubeTarget(None, context, str(default))
+    raise ClusterUnavailableError(
+        f"no kubeconfig for the {env} environment (no {own}, no $KUBECONFIG, no ~/.kube/config)",
+        f"run `infra up --env {env}`, or set KUBECONFIG / pass --kubeconfig for a running cluster",
+    )
+
+
+def unreachable(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in UNREACHABLE_MARKERS)
+
+
+def last_lines(result: proc.Result, count: int = 3) -> str:
+    lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) if lines else f"exit {result.returncode}"
+
+
+def failure(target: KubeTarget, result: proc.Result, what: str, hint: str) -> InfraError:
+    """The error of a failed kubectl call: no cluster has its own class and hint; else it says what failed."""
+    detail = last_lines(result)
+    if unreachable(result.stderr or result.stdout):
+        return ClusterUnavailableError(
+            f"cannot reach the cluster ({target.describe()}): {detail}",
+            "start the lab with `infra up`, or point --kubeconfig/KUBECONFIG at a running cluster",
+        )
+    return InfraError(f"{what} failed: {detail}", hint)
+
+
+def kubectl(
+    target: KubeTarget,
+    args: Sequence[str],
+    *,
+    what: str,
+    hint: str = "see the kubectl error above",
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    ok_codes: Sequence[int] = (0,),
+    timeout: float | None = 600,
+) -> proc.Result:
+    """Run one kubectl command against ``target``; an exit code outside ``ok_codes`` raises a clear error.
+
+    stdin is always given (empty when there is nothing to send), so a kubeconfig without credentials makes
+    kubectl fail at once instead of waiting, invisibly, at a "Please enter Username" prompt.
+    """
+    result = proc.run(
+        target.kubectl(*args),
+        input=input if input is not None else "",
+        env=env,
+        check=False,
+        timeout=timeout,
+        hint="kubectl is needed (see README: Prerequisites)",
+    )
+    if result.returncode not in ok_codes:
+        raise failure(target, result, what, hint)
+    return result
+
+
+def ensure_reachable(target: KubeTarget) -> str:
+    """The server's git version; a cluster that does not answer is a :class:`ClusterUnavailableError`."""
+    result = kubectl(
+        target,
+        ["version", "--output=json", "--request-timeout=15s"],
+        what="kubectl version",
+        hint="check the kubeconfig (server, user credentials) with `kubectl version`",
+        timeout=45,
+    )
+    try:
+        server = json.loads(result.stdout).get("serverVersion") or {}
+    except ValueError:
+        server = {}
+    if not server:
+        raise ClusterUnavailableError(
+            f"the cluster ({target.describe()}) did not report a server version",
+            "check the kubeconfig and that the API server is up (`kubectl version`)",
+        )
+    return str(server.get("gitVersion") or "unknown")
