@@ -1,16 +1,90 @@
-"""`infra up` (placeholder until its issue lands)."""
+"""`infra up`: stand up an environment stage by stage (see :mod:`infra.up`), each with its time."""
 
 from __future__ import annotations
 
-import typer
+from enum import Enum
+from typing import Annotated
 
-from infra.commands._common import user_errors
-from infra.errors import InfraError
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra import up as lab
+from infra.commands._common import ENV_NAMES, user_errors
+from infra.console import make_console
+from infra.environments import DEFAULT_ENV
+from infra.errors import EXIT_OK
+from infra.inventory import kubeconfig_path
+from infra.render import display_path
+
+# The stages as choices: typer validates --from and lists them in --help.
+Stage = Enum("Stage", {name: name for name in lab.STAGES}, type=str)
+MARKS = {"ok": ("✓", "ok"), "skipped": ("-", "warn"), "failed": ("✗", "error")}
+
+
+def stage_printer(console: Console) -> lab.Reporter:
+    """One line when a stage starts, one when it ends (mark, time, what it did); progress lines dimmed."""
+
+    def report(event: lab.StageEvent) -> None:
+        if event.status == "start":
+            console.print(f"[info]▶ {event.stage}[/]", markup=True, highlight=False)
+        elif event.status == "info":
+            console.print(f"  [dim]· {event.detail}[/]", markup=True, highlight=False)
+        else:
+            mark, style = MARKS[event.status]
+            console.print(
+                f"[{style}]{mark} {event.stage}[/] [dim]{event.seconds:.1f}s[/] {event.detail}",
+                markup=True,
+                highlight=False,
+            )
+
+    return report
+
+
+def summary(outcome: lab.Outcome, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("stage")
+    table.add_column("result")
+    table.add_column("time", justify="right")
+    for event in outcome.events:
+        mark, style = MARKS[event.status]
+        table.add_row(event.stage, f"[{style}]{mark} {event.status}[/]", f"{event.seconds:.1f}s")
+    total = sum(e.seconds for e in outcome.events)
+    table.add_row("total", "", f"{total:.1f}s")
+    return table
 
 
 def register(app: typer.Typer) -> None:
     @app.command("up")
-    def up() -> None:
-        """Not implemented yet."""
+    def up(
+        env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {ENV_NAMES}.")] = DEFAULT_ENV,
+        from_stage: Annotated[
+            Stage | None,
+            typer.Option(
+                "--from",
+                help="Resume at this stage (the earlier ones are not run).",
+                show_default=False,
+            ),
+        ] = None,
+    ) -> None:
+        """Stand up the lab: preflight, pulumi, inventory, addons, secrets, apply, wait, verify.
+
+        Each stage prints its time; a failing one stops the run and says how to resume with --from.
+        Running it again changes nothing. Exit 0 up and verified, 1 claims failed, 2 a stage failed.
+        """
+        console = make_console()
         with user_errors():
-            raise InfraError("`infra up` is not implemented yet", "see the open issues")
+            stage = from_stage.value if from_stage is not None else None
+            outcome = lab.up(env, from_stage=stage, report=stage_printer(console))
+        console.print(summary(outcome, f"infra up --env {env}"))
+        if outcome.outputs is not None:
+            out = outcome.outputs
+            console.print(
+                f"[ok]{env} lab is up:[/] https://{out.ingress_host}/ — kubeconfig "
+                f"[path]{display_path(kubeconfig_path(env))}[/], context {out.context}",
+                markup=True,
+                highlight=False,
+            )
+        if outcome.skipped:
+            console.print(f"[warn]skipped: {', '.join(outcome.skipped)}[/]", markup=True, highlight=False)
+        raise typer.Exit(EXIT_OK)

@@ -1,0 +1,41 @@
+"""The local lab stack: wires the kind cluster and the NFS server together and exports the output contract."""
+
+from __future__ import annotations
+
+import pulumi
+from kind_cluster import KindCluster, KindClusterArgs
+from local_config import load
+from nfs_server import NfsServer, NfsServerArgs
+
+from infra.contract import OUTPUT_KEYS
+from infra.errors import ConfigError
+
+try:
+    cfg = load()
+except ConfigError as error:  # one clear line instead of the program's traceback
+    raise pulumi.RunError(str(error)) from None
+
+cluster = KindCluster("kind", KindClusterArgs(config=cfg))
+nfs = NfsServer(
+    "nfs",
+    NfsServerArgs(
+        container=cfg.nfs_container, volume=cfg.nfs_volume, image=cfg.nfs_image, export_path=cfg.nfs_path
+    ),
+    # kind creates the Docker network the container joins; on destroy the container goes first.
+    opts=pulumi.ResourceOptions(depends_on=[cluster]),
+)
+
+outputs = {
+    "environment": "local",
+    "kubeconfig": cluster.kubeconfig,
+    "context": cluster.context,
+    "ingress_address": cfg.ingress_address,
+    "ingress_host": cfg.ingress_host,
+    "nfs_server": nfs.address,
+    "nfs_path": cfg.nfs_path,
+    "nodes": cluster.nodes,
+}
+if set(outputs) != set(OUTPUT_KEYS):  # a contract change must be made here too, never half-way
+    raise pulumi.RunError(f"stack outputs {sorted(outputs)} differ from infra.contract {sorted(OUTPUT_KEYS)}")
+for key in OUTPUT_KEYS:
+    pulumi.export(key, outputs[key])

@@ -1,0 +1,300 @@
+"""Fixtures of the local-environment tests: isolated state, the stack under mocks, a process recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import pytest
+import yaml
+
+from infra import proc
+from infra import up as lab
+from infra.errors import ToolMissingError
+from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STACK = str(STACKS_DIR / "local")
+
+# --- the Pulumi program under mocks --------------------------------------------------------------------
+# Runs stacks/local/__main__.py as Pulumi would (runpy, the stack folder on sys.path) with set_mocks in
+# place of the engine: no CLI, no plugin. pulumi.export is captured and every export resolved.
+
+STACK_DIR = STACKS_DIR / "local"
+COMMAND = "command:local:Command"
+FAKE_NFS_IP = "172.18.0.5"
+FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: kind-lab\n# fake cluster-admin key\n"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers like the command provider: a Command's outputs are its inputs plus ``stdout``."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.resources.append(args)
+        state = dict(args.inputs)
+        if args.typ == COMMAND:
+            state["stdout"] = ""
+            if args.name.endswith("-kubeconfig"):
+                state["stdout"] = FAKE_KUBECONFIG
+            elif args.name.endswith("-container"):
+                state["stdout"] = FAKE_NFS_IP + "\n"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        return {}, None
+
+
+@dataclass
+class StackRun:
+    resources: list[pulumi.runtime.MockResourceArgs]
+    exports: dict[str, Any] = field(default_factory=dict)
+    secret: set[str] = field(default_factory=set)
+    error: BaseException | None = None
+
+    def commands(self) -> dict[str, dict]:
+        """Command resources by logical name -> their inputs."""
+        return {r.name: r.inputs for r in self.resources if r.typ == COMMAND}
+
+
+def run_stack(config: dict[str, Any] | None = None) -> StackRun:
+    """Run the program once with ``lab:`` config values (un-namespaced keys) and resolve every export."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="lab", stack="local", preview=False)
+    pulumi.runtime.set_all_config({f"lab:{k}": str(v) for k, v in (config or {}).items()})
+    run = StackRun(resources=mocks.resources)
+    exported: dict[str, pulumi.Output[Any]] = {}
+
+    async def resolve() -> None:
+        for key, output in exported.items():
+            run.exports[key] = await output.future()
+            if await output.is_secret():
+                run.secret.add(key)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        try:
+            runpy.run_path(str(STACK_DIR / "__main__.py"), run_name="__pulumi_program__")
+        except Exception as error:  # recorded for the test to assert on
+            run.error = error
+            return None
+        return pulumi.Output.from_input(asyncio.ensure_future(resolve()))
+
+    saved_export, saved_path = pulumi.export, list(sys.path)
+    pulumi.export = lambda key, value: exported.__setitem__(key, pulumi.Output.from_input(value))
+    sys.path.insert(0, str(STACK_DIR))
+    try:
+        program()
+    finally:
+        pulumi.export = saved_export
+        sys.path[:] = saved_path
+        pulumi.runtime.set_all_config({})
+    return run
+
+
+@pytest.fixture(scope="session")
+def stack_runner() -> Callable[..., StackRun]:
+    return run_stack
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path, monkeypatch):
+    """Run-time state and tools go to a temporary folder; no passphrase leaks in from the environment."""
+    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("INFRA_TOOLS_DIR", str(tmp_path / "tools"))
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "state"
+
+
+@pytest.fixture(scope="session")
+def recorded_outputs() -> dict[str, Any]:
+    """What `pulumi stack output --json --show-secrets` printed for a default local stack."""
+    return json.loads((FIXTURES / "stack-outputs.json").read_text())
+
+
+@dataclass
+class Call:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    capture: bool
+
+
+@dataclass
+class Recorder:
+    """Stands in for :func:`infra.proc.run`: records every command, answers from rules, runs nothing.
+
+    ``argv[0]`` is recorded by its base name (``/venv/bin/ansible-playbook`` -> ``ansible-playbook``).
+    A rule is (argv prefix, Result fields or an exception); the first matching rule answers.
+    """
+
+    rules: list[tuple[list[str], Any]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    def on(
+        self, prefix: str, *, stdout: str = "", returncode: int = 0, stderr: str = "", raises=None
+    ) -> None:
+        self.rules.insert(0, (prefix.split(), raises or (returncode, stdout, stderr)))
+
+    def note(self, line: str) -> None:
+        """Record a call that is not a process (a stage hook), to assert the order of everything."""
+        self.calls.append(Call(line.split(), {}, None, True))
+
+    def commands(self) -> list[str]:
+        return [" ".join(c.argv) for c in self.calls]
+
+    def __call__(
+        self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None
+    ):
+        args = [str(a) for a in argv]
+        args[0] = Path(args[0]).name
+        self.calls.append(Call(args, dict(env or {}), str(cwd) if cwd else None, capture))
+        for prefix, answer in self.rules:
+            if args[: len(prefix)] == prefix:
+                if isinstance(answer, BaseException):
+                    raise answer
+                returncode, stdout, stderr = answer
+                break
+        else:
+            returncode, stdout, stderr = 0, "", ""
+        result = proc.Result(args, returncode, stdout, stderr)
+        if check and not result.ok:
+            raise proc.CommandFailed(result, hint)
+        return result
+
+
+@pytest.fixture
+def recorder(monkeypatch, recorded_outputs) -> Recorder:
+    """infra.proc.run replaced; a stack that exists and prints the recorded outputs."""
+    rec = Recorder()
+    rec.on("pulumi stack output", stdout=json.dumps(recorded_outputs))
+    rec.on("pulumi stack ls", stdout=json.dumps([{"name": "local", "current": True}]))
+    monkeypatch.setattr(proc, "run", rec)
+    return rec
+
+
+@dataclass
+class FakeReconcile:
+    applied: list[str] = field(default_factory=lambda: ["deployment.apps/web serverside-applied"])
+    secrets_created: list[str] = field(default_factory=list)
+    secrets_kept: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeVerify:
+    ok: bool = True
+
+    @property
+    def report(self):
+        return self
+
+    @property
+    def markdown(self) -> Path:
+        return Path("/state/reports/verify-local.md")
+
+    def summary_line(self) -> str:
+        return "local: every probed claim holds — 30 passed" if self.ok else "local: claims FAILED — 1 failed"
+
+
+@pytest.fixture
+def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
+    """The stages other modules own, replaced by fakes that note their call in the recorder.
+
+    Tests change an entry (e.g. make preflight raise) before running ``up``.
+    """
+    from infra.reconcile import ReconcileResult
+
+    def preflight(env: str) -> list[str]:
+        recorder.note(f"<preflight.check> {env}")
+        return ["kind", "kubectl", "helm", "pulumi"]
+
+    def runtime_secrets(env: str, ingress_host: str) -> list[dict[str, Any]]:
+        recorder.note(f"<secrets.runtime_secrets> {env} {ingress_host}")
+        return [{"kind": "Secret", "metadata": {"namespace": "lab-tls", "name": "web-tls"}}]
+
+    def reconcile(env: str, outputs, *, wait: bool, progress) -> FakeReconcile:
+        recorder.note(f"<reconcile.reconcile> {env} {outputs.context} wait={wait}")
+        progress("applied")
+        return FakeReconcile()
+
+    def resolve_target(env: str, *, outputs) -> str:
+        return f"target:{outputs.context}"
+
+    def render_desired(env: str) -> str:
+        return f"desired:{env}"
+
+    def wait_for_rollouts(target, desired, *, timeout, result, progress) -> None:
+        recorder.note(f"<reconcile.wait_for_rollouts> {target} {desired} timeout={timeout}")
+        result.rolled_out.append("deployment.apps/lab-tls/web")
+
+    def verify(env: str, *, progress) -> FakeVerify:
+        recorder.note(f"<verify.verify> {env}")
+        return FakeVerify()
+
+    fakes: dict[tuple[str, str], Callable[..., Any]] = {
+        ("infra.preflight", "check"): preflight,
+        ("infra.secrets", "runtime_secrets"): runtime_secrets,
+        ("infra.reconcile", "reconcile"): reconcile,
+        ("infra.reconcile", "wait_for_rollouts"): wait_for_rollouts,
+        ("infra.reconcile", "render_desired"): render_desired,
+        ("infra.reconcile", "ReconcileResult"): ReconcileResult,
+        ("infra.kube", "resolve_target"): resolve_target,
+        ("infra.verify", "verify"): verify,
+    }
+
+    def optional(module: str, attr: str):
+        fake = fakes[(module, attr)]
+        if fake is None:
+            raise lab.Skipped(f"{module} is not available in this checkout")
+        return fake
+
+    monkeypatch.setattr(lab, "_optional", optional)
+    return fakes
+
+
+@pytest.fixture(scope="session")
+def expected_inventory() -> Callable[[Path], dict[str, Any]]:
+    """The golden inventory (fixtures/inventory-local.yml) for a given state folder."""
+    text = (FIXTURES / "inventory-local.yml").read_text()
+    return lambda state: yaml.safe_load(text.replace("@STATE@", str(state)))
+
+
+@pytest.fixture(scope="session")
+def up_commands() -> Callable[[Path], list[str]]:
+    """Every command and stage hook of a full `infra up --env local`, in order, for a state folder."""
+    pulumi_args = f"--stack local --cwd {STACK} --non-interactive"
+
+    def expected(state: Path) -> list[str]:
+        return [
+            "<preflight.check> local",
+            f"pulumi stack select --create --secrets-provider passphrase {pulumi_args}",
+            f"pulumi up --yes --skip-preview {pulumi_args}",
+            f"pulumi stack output --json --show-secrets {pulumi_args}",
+            f"ansible-playbook {PLAYBOOKS_DIR / 'site.yml'} -i {state / 'local' / 'inventory.yml'}",
+            "<secrets.runtime_secrets> local 127-0-0-1.nip.io",
+            "<reconcile.reconcile> local kind-lab wait=False",
+            "<reconcile.wait_for_rollouts> target:kind-lab desired:local timeout=300",
+            "<verify.verify> local",
+        ]
+
+    return expected
+
+
+@pytest.fixture(scope="session")
+def tool_missing() -> Callable[[str], ToolMissingError]:
+    """What infra.proc.run raises when a binary is not on PATH."""
+    return lambda name: ToolMissingError(
+        f"`{name}` is not installed or not on PATH", "see README: Prerequisites"
+    )

@@ -1,0 +1,60 @@
+"""`infra up` / `infra down` on the command line: stage lines with times, one error line, exit codes."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from infra import up as lab
+from infra.cli import app
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_up_prints_each_stage_with_its_time_and_where_the_lab_is(recorder, hooks):
+    result = invoke("up", "--env", "local")
+    assert result.exit_code == 0, result.output
+    for stage in lab.STAGES:
+        assert re.search(rf"✓ {stage} \d+\.\ds", result.output), stage
+    assert "local lab is up: https://127-0-0-1.nip.io/" in result.output
+    assert "context kind-lab" in result.output
+
+
+def test_a_failing_stage_is_one_error_line_with_the_resume_hint(recorder, hooks):
+    recorder.on("ansible-playbook", returncode=2, stdout="fatal: [lab-worker]: UNREACHABLE!")
+    result = invoke("up")
+    assert result.exit_code == 2
+    assert "error: stage 'addons' failed:" in result.stderr
+    assert "resume with `infra up --env local --from addons`" in result.stderr
+    assert "Traceback" not in result.output
+    assert "✓ inventory" in result.stdout
+    assert "▶ secrets" not in result.stdout
+
+
+def test_from_resumes_and_an_unknown_stage_is_a_usage_error(recorder, hooks):
+    assert invoke("up").exit_code == 0
+    recorder.calls.clear()
+    resumed = invoke("up", "--from", "verify")
+    assert resumed.exit_code == 0, resumed.output
+    assert "▶ preflight" not in resumed.output
+    assert recorder.commands()[-1] == "<verify.verify> local"
+    bad = invoke("up", "--from", "deploy")
+    assert bad.exit_code == 2
+    assert "deploy" in bad.output
+
+
+def test_an_unknown_environment_is_a_usage_error(recorder, hooks):
+    result = invoke("up", "--env", "mars")
+    assert result.exit_code == 2
+    assert "unknown environment 'mars'" in result.stderr
+    assert recorder.calls == []
+
+
+def test_down_destroys_and_cleans_up(recorder, hooks):
+    result = invoke("down", "--env", "local")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"✓ destroy \d+\.\ds stack local destroyed", result.output)
+    assert "✓ cleanup" in result.output
