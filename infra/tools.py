@@ -50,20 +50,19 @@ class Tool:
         return self._fmt(self.member, plat) if self.member else None
 
 
-# Versions are chosen together: kubectl within one minor of the kind node image (v1.37) and the kOps
-# cluster; helm v3 because kubernetes.core.helm drives it; the newest Pulumi CLI whose release checksums
-# we could record (the Python SDK in Pipfile.lock is newer; the CLI only hosts it).
+# Versions are chosen together: kubectl at the minor of the kind node image (v1.35.8) and of the kOps
+# cluster (1.35); helm v3 because kubernetes.core.helm drives it; the newest Pulumi CLI whose release
+# checksums we could record (the Python SDK in Pipfile.lock is newer; the CLI only hosts it).
 # Checksums are the ones published with each release (.sha256 / .sha256sum / checksums.txt).
 TOOLS: dict[str, Tool] = {
     "kubectl": Tool(
         name="kubectl",
-        version="v1.37.1",
+        version="v1.35.8",
         url="https://dl.k8s.io/release/{version}/bin/{os}/{arch}/kubectl",
+        # Linux checksums only are recorded for this release; on macOS use Docker Desktop's or brew's kubectl.
         sha256={
-            "linux-amd64": "65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8",
-            "linux-arm64": "ff749f4b78d9c4f1ec87307df9b50119ed819e2094aa9810cb9acffc3286c8c7",
-            "darwin-amd64": "6851381c486ff6edd691623e3d65c87cb9a5b02887ff8fbbb38d8a031b748387",
-            "darwin-arm64": "fd65982c97ddad3106754b69ffa196d0e543aa591930ae52aed1adfb92f8c77f",
+            "linux-amd64": "874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf",
+            "linux-arm64": "cc749967b62f4422260bc9c0aa7a7c55f45175ae38cb8d95767b5d2b7e04c1fd",
         },
         docs="https://kubernetes.io/docs/tasks/tools/#kubectl",
     ),

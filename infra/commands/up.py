@@ -32,8 +32,10 @@ def stage_printer(console: Console) -> lab.Reporter:
             console.print(f"  [dim]· {event.detail}[/]", markup=True, highlight=False)
         else:
             mark, style = MARKS[event.status]
+            # A failure's message is the command's one error line (stderr); say it once.
+            detail = "" if event.status == "failed" else event.detail
             console.print(
-                f"[{style}]{mark} {event.stage}[/] [dim]{event.seconds:.1f}s[/] {event.detail}",
+                f"[{style}]{mark} {event.stage}[/] [dim]{event.seconds:.1f}s[/] {detail}".rstrip(),
                 markup=True,
                 highlight=False,
             )
