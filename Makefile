@@ -16,7 +16,7 @@ PIPENV := $(PYTHON) -m pipenv
 RUN := $(PIPENV) run
 VENV_STAMP := .venv/.synced
 
-.PHONY: help deps up down plan verify drift reconcile test unit lint
+.PHONY: help deps test-deps up down plan verify drift reconcile test unit lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,13 @@ $(VENV_STAMP): Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
 	$(PIPENV) sync --dev
 	@touch $@
+
+# Optional, as root on Debian/Ubuntu: a userspace NFS server and client, so the nfs_server role's live tests
+# (tests/unit/playbooks/test_nfs_server_role.py) run for real instead of skipping with the reason.
+test-deps: ## Optional (root, apt): NFS-Ganesha + libnfs client for the nfs_server role's live tests
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		nfs-ganesha nfs-ganesha-vfs libnfs-utils procps >/dev/null
 
 up: deps ## Stand up the lab (ENV=local|aws), addons, workloads, then verify
 	$(RUN) infra up --env $(ENV)
@@ -58,6 +65,7 @@ lint: deps ## ruff, yamllint, ansible syntax-check + ansible-lint, workflow sche
 	$(RUN) ruff check infra stacks tests
 	$(RUN) ruff format --check infra stacks tests
 	$(RUN) yamllint --strict .
-	cd playbooks && ../.venv/bin/ansible-playbook --syntax-check -i localhost, site.yml
+	cd playbooks && for inv in local aws; do \
+		../.venv/bin/ansible-playbook --syntax-check -i ../tests/unit/playbooks/fixtures/$$inv.yml site.yml; done
 	cd playbooks && ../.venv/bin/ansible-lint --offline --profile production
 	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
