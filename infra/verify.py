@@ -23,6 +23,7 @@ from infra.errors import ClusterUnavailableError, InfraError
 from infra.kube import KubeTarget, ensure_reachable, env_kubeconfig, resolve_target
 from infra.paths import TESTS_DIR, reports_dir
 from infra.probes.claims import BY_ID, CLAIMS, ORDER, claim_id_of, normalise_ids
+from infra.reports import append_step_summary
 
 LIVE_TESTS = TESTS_DIR / "live"
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -255,10 +256,7 @@ def write_markdown(report: Report, path: Path) -> Path:
     text = render_markdown(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(text)
+    append_step_summary(text)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,21 +17,11 @@ from infra.environments import DEFAULT_ENV
 from infra.errors import InfraError
 from infra.kube import resolve_target
 from infra.paths import reports_dir
+from infra.reports import append_step_summary
 
 
 def default_report_path(env: str) -> Path:
     return reports_dir() / f"drift-{env}.md"
-
-
-def append_step_summary(markdown: str) -> Path | None:
-    """Append to ``$GITHUB_STEP_SUMMARY`` (the job summary page) when running in GitHub Actions."""
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return None
-    path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown.rstrip("\n") + "\n\n")
-    return path
 
 
 def print_report(report: DriftReport) -> None:

@@ -89,7 +89,8 @@ def test_markdown_goes_to_the_github_step_summary(report, isolated_state, monkey
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     written = verifying.write_markdown(report, isolated_state / "reports" / "verify-local.md")
     assert written.read_text(encoding="utf-8") == verifying.render_markdown(report)
-    assert summary.read_text(encoding="utf-8") == "earlier step\n" + verifying.render_markdown(report)
+    # appended after what earlier steps wrote, followed by a blank line before the next step's section
+    assert summary.read_text(encoding="utf-8") == "earlier step\n" + verifying.render_markdown(report) + "\n"
 
 
 def _junit(tmp_path: Path, *cases: str) -> Path:
