@@ -297,7 +297,7 @@ def _load_key(pem: bytes, source: str) -> object:
     except (ValueError, UnsupportedAlgorithm):
         raise InfraError(
             f"no PEM private key could be read{where}",
-            "pass a PEM file that starts with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)",
+            "pass the private key as a PEM file (PKCS#8, or traditional RSA/EC)",
         ) from None
 
 

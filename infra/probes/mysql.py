@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra.checks.rules.credentials import EMPTY_PASSWORD_ENV
+
 _ERROR = re.compile(r"ERROR\s+(\d+)\s*(?:\((\w+)\))?(?:\s+at line \d+)?:\s*(.*)")
 
 ER_OPTION_PREVENTS_STATEMENT = 1290  # "The MySQL server is running with the --super-read-only option ..."
@@ -106,7 +108,7 @@ def secret_password_env(container: dict[str, Any], secret: str, key: str) -> str
     return None
 
 
-UNSAFE_ENV = ("MYSQL_ALLOW_EMPTY_PASSWORD",)
+# The same heuristic `infra check` (CRED-IN-GIT) applies to manifests: *_ALLOW_EMPTY[_ROOT]_PASSWORD.
 
 
 def check_credentials_from_secret(container: dict[str, Any], secret: str, key: str) -> str:
@@ -115,7 +117,7 @@ def check_credentials_from_secret(container: dict[str, Any], secret: str, key: s
     assert variable, f"container {container.get('name')} takes no env from Secret {secret} key {key}"
     literal = [e["name"] for e in container.get("env") or [] if "PASSWORD" in e["name"] and "value" in e]
     assert not literal, f"password variables with literal values: {literal}"
-    unsafe = [e["name"] for e in container.get("env") or [] if e["name"] in UNSAFE_ENV]
+    unsafe = [e["name"] for e in container.get("env") or [] if EMPTY_PASSWORD_ENV.search(e["name"].upper())]
     assert not unsafe, f"container {container.get('name')} sets {unsafe}"
     return variable
 
