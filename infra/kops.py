@@ -117,6 +117,8 @@ def render_cluster(config: AwsConfig, inputs: KopsInputs) -> dict[str, Any]:
             "etcdClusters": [{"name": name, "etcdMembers": etcd_members()} for name in ("main", "events")],
             "externalPolicies": {"master": [inputs.lbc_policy_arn], "node": [inputs.lbc_policy_arn]},
             "iam": {"allowContainerRegistry": True, "legacy": False},
+            # No serverTLSBootstrap: on AWS kops-controller bootstraps the nodes and issues each kubelet a
+            # serving certificate signed by the cluster CA, which metrics-server verifies (no insecure TLS).
             "kubelet": {"anonymousAuth": False},
             # The API answers the user's machine (kubeconfig output) and the bastion inside the VPC.
             "kubernetesApiAccess": sorted({str(config.ssh_cidr), vpc}),
@@ -183,7 +185,8 @@ def render_yaml(config: AwsConfig, inputs: KopsInputs) -> str:
 
 
 def validate(documents: Sequence[Mapping[str, Any]]) -> None:
-    """Our own checks of a kOps spec: required fields, enums, CIDRs inside the VPC, add-on dependencies.
+    """Our own checks of a kOps spec: required fields, enums, CIDRs inside the VPC, add-on dependencies,
+    and settings that would break an addon (kubelet serving certificates metrics-server must verify).
 
     kOps validates too, but only on the bastion after the network exists; these run offline and first.
     """
@@ -227,6 +230,11 @@ def find_problems(documents: Sequence[Mapping[str, Any]]) -> list[str]:
         problems.append(f"spec.networking must name exactly one of {sorted(NETWORKING_PROVIDERS)}")
     if _get(spec, "awsLoadBalancerController.enabled") and not _get(spec, "certManager.enabled"):
         problems.append("spec.awsLoadBalancerController.enabled requires spec.certManager.enabled: true")
+    if _get(spec, "kubelet.serverTLSBootstrap"):
+        problems.append(
+            "spec.kubelet.serverTLSBootstrap makes kubelets wait for kubelet-serving CSRs that nothing in "
+            "kOps approves; leave it unset: kops-controller already issues CA-signed serving certificates"
+        )
     for role, arns in (spec.get("externalPolicies") or {}).items():
         problems += _enum(role, EXTERNAL_POLICY_ROLES, "spec.externalPolicies key")
         problems += [

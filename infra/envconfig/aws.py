@@ -41,6 +41,11 @@ DOCUMENTATION_NETS = tuple(
 )
 ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
 GOSSIP_SUFFIX = ".k8s.local"
+# The ingress NLB's listeners and ip target groups (stacks/aws Ingress); the addons bind ingress-nginx's
+# Service ports of the same names to these groups with TargetGroupBindings.
+INGRESS_PORTS: dict[str, int] = {"http": 80, "https": 443}
+# AWS limits target group names to 32 characters: prefix + "-ingress-" + the longest port name fit in it.
+TARGET_GROUP_NAME_MAX = 32
 
 
 class ToolPin(BaseModel):
@@ -245,6 +250,15 @@ class AwsConfig(BaseModel):
     def short_name(self) -> str:
         """``lab.k8s.local`` -> ``lab``: prefix of AWS names (NLB and target group names are short)."""
         return self.cluster_name.split(".")[0][:20]
+
+    def ingress_target_group_name(self, port_name: str) -> str:
+        """``lab-ingress-http``: deterministic, so the inventory finds the stack's groups by name.
+
+        The prefix is cut so that the whole name fits AWS's 32 characters; cutting the whole name instead
+        would make ``-ingress-http`` and ``-ingress-https`` collide for a long cluster name.
+        """
+        room = TARGET_GROUP_NAME_MAX - len("-ingress-") - max(len(p) for p in INGRESS_PORTS)
+        return f"{self.short_name[:room]}-ingress-{port_name}"
 
     def check_deployable(self) -> None:
         """Checks only a real ``pulumi up`` needs: a documentation CIDR (the placeholder) is refused.

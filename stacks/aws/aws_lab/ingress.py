@@ -3,7 +3,11 @@
 Created here rather than by the Load Balancer Controller from a Service so that (a) its DNS name and IPs are
 stack outputs before any addon runs (``ingress_address``, ``ingress_host``) and (b) ``pulumi destroy``
 deletes it; an NLB left behind by a controller would keep its network interfaces in the subnets and block
-their deletion. The ingress controller's pods join the ``ip`` target groups through TargetGroupBindings.
+their deletion. The ingress controller's pods join the ``ip`` target groups through TargetGroupBindings
+(``playbooks/roles/ingress_nginx``, ARNs found by name by ``infra/inventory.py``).
+
+Proxy protocol is off on the target groups: the inventory reads the attribute back and ingress-nginx's
+``use-proxy-protocol`` follows it, so the two sides cannot disagree ("broken header", FACTS.md).
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.envconfig.aws import AwsConfig
+from infra.envconfig.aws import INGRESS_PORTS, AwsConfig
 
-PORTS = {"http": 80, "https": 443}
+PORTS = INGRESS_PORTS
+# The NLB forwards plain TCP; ingress-nginx reads this setting back through the inventory.
+PROXY_PROTOCOL = False
 
 
 @dataclass(frozen=True)
@@ -26,8 +32,8 @@ class IngressArgs:
 
 
 def target_group_name(cfg: AwsConfig, port_name: str) -> str:
-    """Deterministic, so the addon stage finds the groups without extra stack outputs (32 chars max)."""
-    return f"{cfg.short_name}-ingress-{port_name}"[:32]
+    """Deterministic, so the inventory finds the groups without extra stack outputs (32 chars max)."""
+    return cfg.ingress_target_group_name(port_name)
 
 
 class Ingress(pulumi.ComponentResource):
@@ -65,6 +71,7 @@ class Ingress(pulumi.ComponentResource):
                 target_type="ip",
                 vpc_id=args.vpc_id,
                 deregistration_delay=30,
+                proxy_protocol_v2=PROXY_PROTOCOL,
                 health_check={
                     "protocol": "TCP",
                     "interval": 10,

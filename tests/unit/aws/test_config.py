@@ -158,3 +158,14 @@ def test_pulumi_yaml_defaults_equal_the_model() -> None:
             model_value = getattr(cfg, to_snake(key))
             assert str(spec["default"]).lower() == str(model_value).lower(), key
     assert "default" not in declared["sshCidr"]  # required: no default on purpose
+
+
+@pytest.mark.parametrize(
+    ("cluster", "prefix"),
+    [("lab.k8s.local", "lab"), ("a-very-long-lab-cluster-name.k8s.local", "a-very-long-lab-cl")],
+)
+def test_ingress_target_group_names_fit_aws_and_stay_apart(cluster: str, prefix: str) -> None:
+    cfg = envconfig.parse({**VALID, "clusterName": cluster})
+    names = [cfg.ingress_target_group_name(p) for p in ("http", "https")]
+    assert names == [f"{prefix}-ingress-http", f"{prefix}-ingress-https"]
+    assert max(len(n) for n in names) <= 32  # AWS's limit for target group names

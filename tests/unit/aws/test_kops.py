@@ -62,6 +62,9 @@ def test_cluster_identity(documents: list[dict[str, Any]]) -> None:
         ("topology", {"masters": "public", "nodes": "public"}),
         ("iam", {"allowContainerRegistry": True, "legacy": False}),
         ("authorization", {"rbac": {}}),
+        # exactly this: no serverTLSBootstrap (kops-controller issues CA-signed kubelet serving certificates,
+        # which metrics-server verifies without --kubelet-insecure-tls: playbooks/group_vars/env_aws.yml)
+        ("kubelet", {"anonymousAuth": False}),
         (
             "externalPolicies",
             {
@@ -196,6 +199,10 @@ def _broken(documents: list[dict[str, Any]], edit: Any) -> list[dict[str, Any]]:
         (lambda d: d.pop(2), "no node InstanceGroup"),
         (lambda d: d.pop(1), "no control-plane InstanceGroup"),
         (lambda d: d[0]["spec"]["etcdClusters"][0].update(etcdMembers=[]), "etcd cluster main: members []"),
+        (
+            lambda d: d[0]["spec"]["kubelet"].update(serverTLSBootstrap=True),
+            "spec.kubelet.serverTLSBootstrap makes kubelets wait for kubelet-serving CSRs",
+        ),
         (
             lambda d: d[1].update(apiVersion="kops/v1alpha1"),
             "document 1: apiVersion must be kops.k8s.io/v1alpha2",

@@ -168,6 +168,12 @@ def test_ingress_nlb(program_run: Any) -> None:
     ]
 
 
+def test_ingress_target_groups_send_no_proxy_protocol(program_run: Any) -> None:
+    """The NLB side of "proxy protocol on both sides or neither": off, and read back by the inventory."""
+    groups = program_run.mocks.of_type("aws:lb/targetGroup:TargetGroup")
+    assert [g.inputs["proxyProtocolV2"] for g in groups] == [False, False]
+
+
 def test_cluster_commands_run_kops_on_the_bastion(program_run: Any) -> None:
     command = program_run.mocks.named("cluster-kops")
     assert SECRET_SIG in command.inputs["connection"]  # it holds the private key: a secret as a whole

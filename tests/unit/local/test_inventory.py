@@ -103,24 +103,4 @@ def test_ansible_reads_the_generated_inventory(outputs, isolated_state):
     assert node_vars["lab_kubeconfig"] == str(isolated_state / "local" / "kubeconfig")
 
 
-def test_the_aws_inventory_reaches_the_bastion_with_the_aws_stack_settings(recorded_outputs):
-    aws = parse_outputs(
-        {
-            **recorded_outputs,
-            "environment": "aws",
-            "context": "lab.k8s.local",
-            "nfs_server": "172.30.1.10",
-            "nodes": ["i-0abc"],
-        }
-    )
-    from infra.envconfig.aws import load_config
-
-    settings = load_config()
-    built = inventory.build(aws)["all"]
-    assert built["vars"]["lab_environment"] == "aws"
-    assert built["vars"]["lab_vpc_cidr"] == str(settings.vpc_cidr)
-    assert built["children"]["kind_nodes"] == {"hosts": {}}
-    bastion = built["children"]["nfs_server"]["hosts"]["bastion"]
-    assert bastion["ansible_host"] == "172.30.1.10"
-    assert bastion["ansible_user"] == settings.bastion_user
-    assert bastion["ansible_become"] is True
+# The aws inventory reads AWS (bastion address, ingress target groups): tests/unit/aws/test_inventory.py.

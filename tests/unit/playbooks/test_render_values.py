@@ -15,9 +15,13 @@ TG_ATTRIBUTES = "service.beta.kubernetes.io/aws-load-balancer-target-group-attri
 
 
 def _render(ansible: Any, inventory: Path, out: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every chart's values and, under ``<role>-objects``, what a role applies beside its chart."""
     run = ansible.run("render.yml", inventory, {"addons_render_dir": str(out), **(extra or {})})
     assert run.returncode == 0, run.output
-    return {chart: json.loads((out / f"{chart}.json").read_text()) for chart in CHARTS}
+    rendered = {chart: json.loads((out / f"{chart}.json").read_text()) for chart in CHARTS}
+    for objects in out.glob("*-objects.json"):
+        rendered[objects.stem] = json.loads(objects.read_text())
+    return rendered
 
 
 @pytest.fixture(scope="module")
@@ -39,40 +43,102 @@ def test_local_ingress_uses_host_ports_of_the_ingress_ready_node(rendered: dict[
     assert controller["extraArgs"]["publish-status-address"] == "127.0.0.1"  # lab_ingress_address
     # a single pod on host ports is replaced in place: a surge pod could never schedule beside it
     assert controller["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": 1, "maxSurge": 0}
+    assert "ingress_nginx-objects" not in rendered["local"]  # nothing beside the chart on kind
 
 
-def test_aws_ingress_sits_behind_an_internet_facing_nlb_in_ip_mode(rendered: dict[str, Any]) -> None:
+def test_aws_ingress_makes_no_load_balancer_of_its_own(rendered: dict[str, Any], ansible: Any) -> None:
+    """The stack's NLB is the only one: a ClusterIP Service, no AWS load balancer annotations."""
     controller = rendered["aws"]["ingress_nginx"]["controller"]
-    annotations = controller["service"]["annotations"]
-    assert controller["service"]["type"] == "LoadBalancer"
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert controller["service"]["type"] == "ClusterIP"
+    assert not [a for a in controller["service"]["annotations"] if "aws-load-balancer" in a]
     assert controller["hostPort"]["enabled"] is False
     assert "updateStrategy" not in controller
+    lab_vars = ansible.load_fixture("aws")["all"]["vars"]
+    assert controller["extraArgs"]["publish-status-address"] == lab_vars["lab_ingress_address"]  # the NLB
+
+
+def test_aws_binds_the_controller_service_to_the_stack_target_groups(
+    rendered: dict[str, Any], ansible: Any
+) -> None:
+    bindings = rendered["aws"]["ingress_nginx-objects"]
+    arns = ansible.load_fixture("aws")["all"]["vars"]["lab_ingress_target_groups"]
+    kinds = {(b["apiVersion"], b["kind"]) for b in bindings}
+    assert kinds == {("elbv2.k8s.aws/v1beta1", "TargetGroupBinding")}
+    assert {b["metadata"]["namespace"] for b in bindings} == {"ingress-nginx"}
+    by_port = {b["spec"]["serviceRef"]["port"]: b["spec"] for b in bindings}
+    assert sorted(by_port) == [80, 443]
+    assert by_port[80]["targetGroupARN"] == arns["http"]
+    assert by_port[443]["targetGroupARN"] == arns["https"]
+    assert {s["serviceRef"]["name"] for s in by_port.values()} == {"ingress-nginx-controller"}
+    assert {s["targetType"] for s in by_port.values()} == {"ip"}  # the stack's groups are ip groups
+    assert len({b["metadata"]["name"] for b in bindings}) == 2
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_proxy_protocol_is_on_both_sides_or_neither(env: str, rendered: dict[str, Any]) -> None:
+def test_proxy_protocol_matches_what_the_load_balancer_sends(
+    env: str, rendered: dict[str, Any], ansible: Any
+) -> None:
+    """Both sides or neither: on aws the NLB side is the stack's target groups, as the inventory read them."""
     controller = rendered[env]["ingress_nginx"]["controller"]
-    nlb_side = "proxy_protocol_v2.enabled=true" in controller["service"]["annotations"].get(TG_ATTRIBUTES, "")
     nginx_side = controller["config"].get("use-proxy-protocol") == "true"
-    assert nlb_side == nginx_side
-    assert nlb_side is (env == "aws")
+    nlb_side = ansible.load_fixture(env)["all"]["vars"].get("lab_ingress_proxy_protocol", False)
+    assert nginx_side is nlb_side is False
+    assert TG_ATTRIBUTES not in controller["service"]["annotations"]  # no NLB of the role's to configure
 
 
-def test_proxy_protocol_switched_off_leaves_neither_side(
+def test_proxy_protocol_follows_the_stack_target_groups(
     ansible: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     values = _render(
         ansible,
         ansible.fixtures / "aws.yml",
-        tmp_path_factory.mktemp("values-aws-noproxy"),
-        {"ingress_nginx_proxy_protocol": False},
+        tmp_path_factory.mktemp("values-aws-proxy"),
+        {"lab_ingress_proxy_protocol": True},  # what the inventory writes when the groups have it on
     )
     controller = values["ingress_nginx"]["controller"]
+    assert controller["config"]["use-proxy-protocol"] == "true"
     assert TG_ATTRIBUTES not in controller["service"]["annotations"]
-    assert "use-proxy-protocol" not in controller["config"]
+
+
+@pytest.mark.parametrize("proxy", [True, False])
+def test_a_load_balancer_service_sets_proxy_protocol_on_both_sides_or_neither(
+    proxy: bool, ansible: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The role's other mode (no stack NLB): the NLB the Service asks for is configured as well."""
+    values = _render(
+        ansible,
+        ansible.fixtures / "aws.yml",
+        tmp_path_factory.mktemp("values-aws-lb"),
+        {
+            "ingress_nginx_service_type": "LoadBalancer",
+            "ingress_nginx_bind_target_groups": False,
+            "ingress_nginx_proxy_protocol": proxy,
+        },
+    )
+    controller = values["ingress_nginx"]["controller"]
+    nlb_side = "proxy_protocol_v2.enabled=true" in controller["service"]["annotations"].get(TG_ATTRIBUTES, "")
+    nginx_side = controller["config"].get("use-proxy-protocol") == "true"
+    assert nlb_side is nginx_side is proxy
+    assert "ingress_nginx-objects" not in values
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"ingress_nginx_service_type": "LoadBalancer"}, "one load balancer, not two"),
+        ({"lab_ingress_target_groups": {}}, "infra up --env aws --from inventory"),
+        ({"lab_ingress_target_groups": {"http": "arn:x", "https": "arn:y"}}, "port name: target group ARN"),
+    ],
+)
+def test_bad_target_group_bindings_stop_before_anything_is_installed(
+    change: dict[str, Any], expected: str, ansible: Any, tmp_path: Path
+) -> None:
+    run = ansible.run(
+        "render.yml", ansible.fixtures / "aws.yml", {"addons_render_dir": str(tmp_path / "out"), **change}
+    )
+    assert run.returncode != 0
+    assert expected in " ".join(run.output.split())
+    assert not (tmp_path / "out" / "ingress_nginx.json").exists()
 
 
 @pytest.mark.parametrize(("env", "insecure"), [("local", True), ("aws", False)])

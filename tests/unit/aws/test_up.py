@@ -1,0 +1,178 @@
+"""`infra up --env aws`, stage by stage, with every external command replaced at the process boundary.
+
+Processes (pulumi, ansible-playbook) go to a recorder; AWS answers from a real moto server (credentials
+preflight, the inventory's bastion and target group lookups); the stages other modules own after the addons
+(secrets, apply, wait, verify) are fakes that note what they were given. What it proves: every stage uses the
+aws stack's outputs, and nothing local-only (docker, kind, the kind node containers) runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import proc, tools
+from infra import up as lab
+from infra.errors import StageError
+from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
+from infra.reconcile import ReconcileResult
+
+STACK_ARGS = f"--stack aws --cwd {STACKS_DIR / 'aws'} --non-interactive"
+
+
+@dataclass
+class Recorder:
+    """Stands in for :func:`infra.proc.run`: records each command (argv[0] by base name), runs nothing."""
+
+    answers: dict[str, str] = field(default_factory=dict)  # argv prefix -> stdout
+    calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+
+    def note(self, line: str) -> None:
+        self.calls.append((line.split(), {}))
+
+    def commands(self) -> list[str]:
+        return [" ".join(argv) for argv, _ in self.calls]
+
+    def __call__(
+        self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None
+    ):
+        args = [str(a) for a in argv]
+        args[0] = Path(args[0]).name
+        self.calls.append((args, dict(env or {})))
+        line = " ".join(args)
+        stdout = next((out for prefix, out in self.answers.items() if line.startswith(prefix)), "")
+        return proc.Result(args, 0, stdout, "")
+
+
+@dataclass
+class FakeVerify:
+    ok: bool = True
+
+    @property
+    def report(self) -> FakeVerify:
+        return self
+
+    @property
+    def markdown(self) -> Path:
+        return Path("/state/reports/verify-aws.md")
+
+    def summary_line(self) -> str:
+        return "aws: every probed claim holds"
+
+
+@pytest.fixture
+def recorder(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """proc.run replaced; the aws stack prints the recorded outputs; every CLI counts as installed."""
+    rec = Recorder(answers={"pulumi stack output": json.dumps(aws_stack.outputs)})
+    monkeypatch.setattr(proc, "run", rec)
+    monkeypatch.setattr(tools, "find", lambda name: Path("/usr/local/bin") / name)
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return rec
+
+
+@pytest.fixture
+def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real preflight; fakes (noting their arguments) for the stages after the addons."""
+
+    def runtime_secrets(env: str, ingress_host: str) -> list[dict[str, Any]]:
+        recorder.note(f"<secrets> {env} {ingress_host}")
+        return [{"kind": "Secret", "metadata": {"namespace": "lab-tls", "name": "web-tls"}}]
+
+    def reconcile(env: str, outputs: Any, *, wait: bool, progress: Callable[[str], None]) -> ReconcileResult:
+        recorder.note(f"<reconcile> {env} {outputs.context} {outputs.ingress_host}")
+        return ReconcileResult(
+            env, dry_run=False, applied=["ingress.networking.k8s.io/web serverside-applied"]
+        )
+
+    def resolve_target(env: str, *, outputs: Any) -> str:
+        return f"{env}:{outputs.context}"
+
+    def wait_for_rollouts(
+        target: str, desired: str, *, timeout: int, result: ReconcileResult, progress
+    ) -> None:
+        recorder.note(f"<wait> {target} {desired}")
+
+    def verify(env: str, *, progress: Callable[[str], None]) -> FakeVerify:
+        recorder.note(f"<verify> {env}")
+        return FakeVerify()
+
+    fakes = {
+        ("infra.secrets", "runtime_secrets"): runtime_secrets,
+        ("infra.reconcile", "reconcile"): reconcile,
+        ("infra.reconcile", "wait_for_rollouts"): wait_for_rollouts,
+        ("infra.reconcile", "render_desired"): lambda env: f"manifests/envs/{env}",
+        ("infra.reconcile", "ReconcileResult"): ReconcileResult,
+        ("infra.kube", "resolve_target"): resolve_target,
+        ("infra.verify", "verify"): verify,
+    }
+    real = lab._optional
+    monkeypatch.setattr(
+        lab, "_optional", lambda module, attr: fakes.get((module, attr)) or real(module, attr)
+    )
+
+
+def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path):
+    seen: list[lab.StageEvent] = []
+    outcome = lab.up("aws", report=seen.append)
+    state = tmp_path / "state" / "aws"
+    assert [e.stage for e in outcome.events if e.status == "ok"] == list(lab.STAGES)
+    assert recorder.commands() == [
+        f"pulumi stack select --create --secrets-provider passphrase {STACK_ARGS}",
+        f"pulumi up --yes --skip-preview {STACK_ARGS}",
+        f"pulumi stack output --json --show-secrets {STACK_ARGS}",
+        f"ansible-playbook {PLAYBOOKS_DIR / 'site.yml'} -i {state / 'inventory.yml'}",
+        "<secrets> aws 203-0-113-25.nip.io",  # ingress_host from the stack, not 127-0-0-1.nip.io
+        "<reconcile> aws lab.k8s.local 203-0-113-25.nip.io",
+        "<wait> aws:lab.k8s.local manifests/envs/aws",
+        "<verify> aws",
+    ]
+    details = {e.stage: e.detail for e in outcome.events}
+    assert details["preflight"] == "ready: kubectl, helm, pulumi"  # no kind, no docker
+    assert "ingress 203-0-113-25.nip.io" in details["pulumi"]
+
+
+def test_nothing_local_only_runs(recorder: Recorder, hooks: None) -> None:
+    lab.up("aws")
+    programs = {argv[0] for argv, _ in recorder.calls}
+    assert programs == {"pulumi", "ansible-playbook", "<secrets>", "<reconcile>", "<wait>", "<verify>"}
+    assert not [c for c in recorder.commands() if "docker" in c or "kind" in c]
+
+
+def test_the_addons_get_the_aws_inventory_and_kubeconfig(
+    recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path
+) -> None:
+    lab.up("aws")
+    state = tmp_path / "state" / "aws"
+    _argv, env = next(c for c in recorder.calls if c[0][0] == "ansible-playbook")
+    assert env["KUBECONFIG"] == str(state / "kubeconfig")
+    assert (state / "kubeconfig").read_text() == aws_stack.outputs["kubeconfig"]
+    written = yaml.safe_load((state / "inventory.yml").read_text())["all"]
+    assert written["vars"]["lab_environment"] == "aws"
+    assert written["vars"]["lab_ingress_target_groups"] == aws_stack.target_groups
+    assert written["children"]["kind_nodes"] == {"hosts": {}}
+    assert (
+        written["children"]["nfs_server"]["hosts"]["bastion"]["ansible_host"] == aws_stack.bastion_public_ip
+    )
+
+
+def test_missing_credentials_stop_at_preflight_before_pulumi(
+    recorder: Recorder, hooks: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(StageError) as caught:
+        lab.up("aws")
+    assert caught.value.stage == "preflight"
+    assert "AWS credentials (no AWS credentials found)" in caught.value.message
+    assert "aws sts get-caller-identity" in caught.value.hint
+    assert recorder.calls == []  # nothing created, no stack touched
