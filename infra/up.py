@@ -10,14 +10,13 @@ server-side apply of the same manifests.
 
 ``down``: destroy the stack, then remove the generated files of the environment.
 
-Stages owned by other modules are imported when they run (preflight, secrets, reconcile, verify); one that
-is not there yet is reported as skipped, not as passed.
+Stages that drive other parts of the toolkit (preflight, secrets, reconcile, verify) import them when they
+run, through :func:`_hook`, so ``infra --help`` stays fast and tests can replace them in one place.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import shutil
 import sys
 import time
@@ -40,7 +39,7 @@ ROLLOUT_TIMEOUT = 300  # seconds per workload in the wait stage
 
 @dataclass(frozen=True)
 class StageEvent:
-    """A stage started (``start``), ended (``ok``, ``skipped``, ``failed``), or said something (``info``)."""
+    """A stage started (``start``), ended (``ok``, ``failed``), or said something (``info``)."""
 
     stage: str
     status: str
@@ -49,10 +48,6 @@ class StageEvent:
 
 
 Reporter = Callable[[StageEvent], None]
-
-
-class Skipped(Exception):
-    """Raised by a stage that has nothing to run (its module is not available)."""
 
 
 @dataclass
@@ -95,26 +90,17 @@ class Outcome:
     events: list[StageEvent] = field(default_factory=list)  # the final event of each stage that ran
     outputs: StackOutputs | None = None
 
-    @property
-    def skipped(self) -> list[str]:
-        return [e.stage for e in self.events if e.status == "skipped"]
-
 
 # --- the up stages ---------------------------------------------------------------------------------------
 
 
-def _optional(module: str, attr: str) -> Callable[..., Any]:
-    """``module.attr`` when the module exists; :class:`Skipped` when it does not (yet).
-
-    Only a missing module is a skip: an import error inside an existing module is a bug and surfaces.
-    """
-    if importlib.util.find_spec(module) is None:
-        raise Skipped(f"{module} is not available in this checkout")
+def _hook(module: str, attr: str) -> Callable[..., Any]:
+    """``module.attr``, imported when its stage runs (the tests replace this one function)."""
     return getattr(importlib.import_module(module), attr)
 
 
 def stage_preflight(run: Run) -> str:
-    check = _optional("infra.preflight", "check")
+    check = _hook("infra.preflight", "check")
     ready = check(run.env.name)
     return f"ready: {', '.join(ready)}" if ready else ""
 
@@ -169,14 +155,14 @@ def stage_addons(run: Run) -> str:
 
 
 def stage_secrets(run: Run) -> str:
-    runtime_secrets = _optional("infra.secrets", "runtime_secrets")
+    runtime_secrets = _hook("infra.secrets", "runtime_secrets")
     made = runtime_secrets(run.env.name, run.outputs.ingress_host)
     names = [f"{s['metadata'].get('namespace', 'default')}/{s['metadata']['name']}" for s in made]
     return f"{len(names)} run-time Secret(s) ready under .infra/{run.env.name}/secrets: {', '.join(names)}"
 
 
 def stage_apply(run: Run) -> str:
-    reconcile = _optional("infra.reconcile", "reconcile")
+    reconcile = _hook("infra.reconcile", "reconcile")
     run.generated(inventory.kubeconfig_path(run.env.name))
     result = reconcile(run.env.name, run.outputs, wait=False, progress=lambda line: run.say("apply", line))
     return (
@@ -186,10 +172,10 @@ def stage_apply(run: Run) -> str:
 
 
 def stage_wait(run: Run) -> str:
-    wait_for_rollouts = _optional("infra.reconcile", "wait_for_rollouts")
-    render_desired = _optional("infra.reconcile", "render_desired")
-    result_type = _optional("infra.reconcile", "ReconcileResult")
-    resolve_target = _optional("infra.kube", "resolve_target")
+    wait_for_rollouts = _hook("infra.reconcile", "wait_for_rollouts")
+    render_desired = _hook("infra.reconcile", "render_desired")
+    result_type = _hook("infra.reconcile", "ReconcileResult")
+    resolve_target = _hook("infra.kube", "resolve_target")
     run.generated(inventory.kubeconfig_path(run.env.name))
     target = resolve_target(run.env.name, outputs=run.outputs)
     desired = render_desired(run.env.name)
@@ -207,7 +193,7 @@ def stage_wait(run: Run) -> str:
 
 
 def stage_verify(run: Run) -> str:
-    verify = _optional("infra.verify", "verify")
+    verify = _hook("infra.verify", "verify")
     result = verify(run.env.name, progress=lambda line: run.say("verify", line))
     if not result.report.ok:
         error = InfraError(result.report.summary_line(), f"read {result.markdown}")
@@ -248,8 +234,6 @@ def _run_stages(
         started = clock()
         try:
             detail = functions[name](run)
-        except Skipped as skip:
-            event = StageEvent(name, "skipped", clock() - started, str(skip))
         except InfraError as error:
             event = StageEvent(name, "failed", clock() - started, error.message)
             run.report(event)

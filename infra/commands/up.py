@@ -19,7 +19,7 @@ from infra.render import display_path
 
 # The stages as choices: typer validates --from and lists them in --help.
 Stage = Enum("Stage", {name: name for name in lab.STAGES}, type=str)
-MARKS = {"ok": ("✓", "ok"), "skipped": ("-", "warn"), "failed": ("✗", "error")}
+MARKS = {"ok": ("✓", "ok"), "failed": ("✗", "error")}
 
 
 def stage_printer(console: Console) -> lab.Reporter:
@@ -87,6 +87,4 @@ def register(app: typer.Typer) -> None:
                 markup=True,
                 highlight=False,
             )
-        if outcome.skipped:
-            console.print(f"[warn]skipped: {', '.join(outcome.skipped)}[/]", markup=True, highlight=False)
         raise typer.Exit(EXIT_OK)

@@ -112,10 +112,8 @@ def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
         ("infra.kube", "resolve_target"): resolve_target,
         ("infra.verify", "verify"): verify,
     }
-    real = lab._optional
-    monkeypatch.setattr(
-        lab, "_optional", lambda module, attr: fakes.get((module, attr)) or real(module, attr)
-    )
+    real = lab._hook
+    monkeypatch.setattr(lab, "_hook", lambda module, attr: fakes.get((module, attr)) or real(module, attr))
 
 
 def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path):

@@ -254,13 +254,7 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
         ("infra.verify", "verify"): verify,
     }
 
-    def optional(module: str, attr: str):
-        fake = fakes[(module, attr)]
-        if fake is None:
-            raise lab.Skipped(f"{module} is not available in this checkout")
-        return fake
-
-    monkeypatch.setattr(lab, "_optional", optional)
+    monkeypatch.setattr(lab, "_hook", lambda module, attr: fakes[(module, attr)])
     return fakes
 
 

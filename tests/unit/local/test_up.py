@@ -180,19 +180,10 @@ def test_an_unknown_stage_is_refused_before_anything_runs(recorder, hooks):
     assert recorder.calls == []
 
 
-def test_a_stage_whose_module_is_missing_is_reported_skipped(recorder, hooks):
-    hooks[("infra.secrets", "runtime_secrets")] = None
-    seen: list[lab.StageEvent] = []
-    outcome = lab.up("local", report=seen.append)
-    assert outcome.skipped == ["secrets"]
-    assert events_of("skipped", seen) == ["secrets"]
-    assert "infra.secrets is not available" in next(e.detail for e in seen if e.status == "skipped")
-
-
-def test_optional_hooks_surface_import_errors_of_existing_modules():
-    assert lab._optional("infra.inventory", "render").__name__ == "render"
-    with pytest.raises(lab.Skipped):
-        lab._optional("infra.no_such_module", "anything")
+def test_stage_hooks_are_the_real_functions():
+    assert lab._hook("infra.inventory", "render").__name__ == "render"
+    with pytest.raises(ModuleNotFoundError):
+        lab._hook("infra.no_such_module", "anything")
 
 
 def test_down_destroys_the_stack_then_removes_generated_files(recorder, hooks, isolated_state):
