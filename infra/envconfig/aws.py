@@ -15,16 +15,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.envconfig import read_stack_values, validate
 from infra.errors import ConfigError
 from infra.paths import STACKS_DIR
 from infra.planning import EnvPlan
 
 STACK_FILE = STACKS_DIR / "aws" / "Pulumi.aws.yaml"
-NAMESPACE = "lab"
+# Why a required key is required, said when it is missing.
+REQUIRED_NOTES = {"sshCidr": "the CIDR allowed to SSH to the bastion, e.g. your public IP/32"}
 FIX_HINT = (
     "fix it in stacks/aws/Pulumi.aws.yaml or `pulumi config set lab:<key> <value> -C stacks/aws -s aws`"
 )
@@ -282,53 +283,14 @@ def parse(values: Mapping[str, Any]) -> AwsConfig:
 
     Every problem is reported at once, each prefixed by its ``lab:`` key, so one fix-and-retry suffices.
     """
-    known = {to_camel(name) for name in AwsConfig.model_fields}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown AWS stack config key(s): {', '.join(f'{NAMESPACE}:{k}' for k in unknown)}",
-            f"known keys: {', '.join(sorted(known))}",
-        )
-    try:
-        return AwsConfig.model_validate(dict(values))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid AWS stack config: {_describe(exc)}", FIX_HINT) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "is required" + (
-                " (the CIDR allowed to SSH to the bastion, e.g. your public IP/32)"
-                if loc == "sshCidr"
-                else ""
-            )
-        lines.append(f"{NAMESPACE}:{loc} {message}" if loc else message)
-    return "; ".join(lines)
+    return validate(AwsConfig, values, label="AWS", fix_hint=FIX_HINT, required_notes=REQUIRED_NOTES)
 
 
 def load_config(stack_file: Path | None = None) -> AwsConfig:
     """Read the ``lab:`` keys of a Pulumi stack file (default ``stacks/aws/Pulumi.aws.yaml``) offline."""
-    path = stack_file or STACK_FILE
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(
-            f"stack config {path} does not exist", "create it from stacks/aws/README.md"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"stack config {path} is not valid YAML: {exc}", FIX_HINT) from None
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: `config` must be a mapping of `lab:<key>: value`", FIX_HINT)
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        namespace, _, name = str(key).partition(":")
-        if namespace == NAMESPACE and name:
-            values[name] = value
+    values = read_stack_values(
+        stack_file or STACK_FILE, missing_hint="create it from stacks/aws/README.md", fix_hint=FIX_HINT
+    )
     return parse(values)
 
 

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.contract import ingress_host_for
-from infra.errors import ConfigError
+from infra.envconfig import NAMESPACE, read_stack_values, validate
 from infra.paths import STACKS_DIR
 from infra.planning import EnvPlan
 
 STACK_FILE = STACKS_DIR / "local" / "Pulumi.local.yaml"
-NAMESPACE = "lab"
 FIX_HINT = (
     "fix it in stacks/local/Pulumi.local.yaml or "
     "`pulumi config set lab:<key> <value> -C stacks/local -s local`"
@@ -243,53 +242,14 @@ def parse(values: Mapping[str, Any]) -> LocalConfig:
 
     Every problem is reported at once, each prefixed by its ``lab:`` key, so one fix-and-retry suffices.
     """
-    known = {to_camel(name) for name in LocalConfig.model_fields}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown local stack config key(s): {', '.join(f'{NAMESPACE}:{k}' for k in unknown)}",
-            f"known keys: {', '.join(sorted(known))}",
-        )
-    try:
-        return LocalConfig.model_validate(dict(values))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid local stack config: {_describe(exc)}", FIX_HINT) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"])
-        ctx = error.get("ctx") or {}
-        if error["type"] == "value_error":  # our own validators: the message already names the value
-            message = error["msg"].removeprefix("Value error, ")
-        elif error["type"] == "greater_than_equal":
-            message = f"must be at least {ctx['ge']} (got {error['input']!r})"
-        elif error["type"] == "less_than_equal":
-            message = f"must be at most {ctx['le']} (got {error['input']!r})"
-        else:
-            message = f"{error['msg']} (got {error['input']!r})"
-        lines.append(f"{NAMESPACE}:{loc} {message}" if loc else message)
-    return "; ".join(lines)
+    return validate(LocalConfig, values, label="local", fix_hint=FIX_HINT)
 
 
 def load_config(stack_file: Path | None = None) -> LocalConfig:
     """Read the ``lab:`` keys of a Pulumi stack file (default ``stacks/local/Pulumi.local.yaml``) offline."""
-    path = stack_file or STACK_FILE
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"stack config {path} does not exist", "restore it from git") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"stack config {path} is not valid YAML: {exc}", FIX_HINT) from None
-    raw = (document.get("config") or {}) if isinstance(document, dict) else None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: `config` must be a mapping of `lab:<key>: value`", FIX_HINT)
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        namespace, _, name = str(key).partition(":")
-        if namespace == NAMESPACE and name:
-            values[name] = value
+    values = read_stack_values(
+        stack_file or STACK_FILE, missing_hint="restore it from git", fix_hint=FIX_HINT
+    )
     return parse(values)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pulumi
 from pydantic.alias_generators import to_camel
 
-from infra.envconfig.local import NAMESPACE, LocalConfig, parse
+from infra.envconfig import NAMESPACE
+from infra.envconfig.local import LocalConfig, parse
 
 
 def load() -> LocalConfig:

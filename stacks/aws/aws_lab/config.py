@@ -12,7 +12,8 @@ from pathlib import Path
 import pulumi
 from pydantic.alias_generators import to_camel
 
-from infra.envconfig.aws import NAMESPACE, STRUCTURED_KEYS, AwsConfig, parse
+from infra.envconfig import NAMESPACE
+from infra.envconfig.aws import STRUCTURED_KEYS, AwsConfig, parse
 from infra.errors import ConfigError
 
 

@@ -74,7 +74,7 @@ def test_defaults_match_the_lab() -> None:
         ({"clusterName": "lab.example.com"}, "must end in '.k8s.local'"),
         ({"clusterName": "Lab_1.k8s.local"}, "is not a lowercase DNS name"),
         ({"controlPlaneCount": 2}, "use an odd count"),
-        ({"nodeCount": 0}, "lab:nodeCount Input should be greater than or equal to 1"),
+        ({"nodeCount": 0}, "lab:nodeCount must be at least 1 (got 0)"),
         ({"kubernetesVersion": "latest"}, "lab:kubernetesVersion 'latest' is not a Kubernetes release"),
         ({"nfsPath": "exports/k8s"}, "lab:nfsPath 'exports/k8s' must be an absolute path"),
         ({"kops": {"version": "1.35.1", "sha256": "abc"}}, "lab:kops.sha256 must be the 64-hex-digit sha256"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from infra import envconfig
 from infra.envconfig import local
 from infra.environments import ENVIRONMENTS
 from infra.errors import ConfigError
@@ -177,7 +178,7 @@ def test_the_committed_stack_file_is_valid():
 
 def test_pulumi_yaml_documents_every_key_with_the_models_type_and_default():
     project = yaml.safe_load((STACKS_DIR / "local" / "Pulumi.yaml").read_text())
-    assert project["name"] == local.NAMESPACE  # project keys are the `lab:` namespace
+    assert project["name"] == envconfig.NAMESPACE  # project keys are the `lab:` namespace
     assert project["runtime"] == {
         "name": "python",
         "options": {"toolchain": "pip", "virtualenv": "../../.venv"},
