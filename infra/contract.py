@@ -45,6 +45,21 @@ def parse_outputs(raw: dict[str, Any]) -> StackOutputs:
     return StackOutputs(**values)
 
 
+def export_outputs(outputs: dict[str, Any]) -> None:
+    """Export exactly the contract from a Pulumi program; a stack exporting more or less fails its update.
+
+    A contract change must be made in every stack at once, never half-way.
+    """
+    import pulumi  # only Pulumi programs call this; the CLI never imports the SDK
+
+    if set(outputs) != set(OUTPUT_KEYS):
+        raise pulumi.RunError(
+            f"stack outputs {sorted(outputs)} differ from infra.contract {sorted(OUTPUT_KEYS)}"
+        )
+    for key in OUTPUT_KEYS:
+        pulumi.export(key, outputs[key])
+
+
 def ingress_host_for(address: str) -> str:
     """``127.0.0.1`` -> ``127-0-0-1.nip.io``; a DNS name (AWS NLB) is used as its resolved IP by callers."""
     return f"{address.replace('.', '-')}.nip.io"
