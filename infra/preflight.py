@@ -1,6 +1,7 @@
 """Prerequisites of ``infra up``, checked before anything is created.
 
-Docker (local) and AWS credentials (aws) are the user's; kubectl, kind, helm and pulumi are installed
+The stack config is validated first (a bad value stops here, before anything is created). Docker (local)
+and AWS credentials (aws) are the user's; kubectl, kind, helm and pulumi are installed
 into ``.tools/bin`` when missing (pinned, checksum-verified). When the environment's own prerequisite is
 missing the toolkit downloads nothing, so ``make up`` on a machine without Docker stops within seconds.
 """
@@ -48,17 +49,42 @@ def docker_problem() -> Problem | None:
 
 
 def aws_problem() -> Problem | None:
-    """None when AWS credentials and a region resolve (``sts get-caller-identity``)."""
+    """None when the AWS stack can deploy: config fit for a real ``up``, credentials, region and zones."""
     from infra import aws  # boto3 is only imported for the aws environment
+    from infra.envconfig.aws import load_config
 
     try:
-        aws.check_credentials()
+        config = load_config()
+        config.check_deployable()  # e.g. the committed placeholder SSH CIDR
     except InfraError as exc:
-        return Problem(f"AWS credentials ({exc.message})", exc.hint or "configure AWS credentials")
+        return Problem(f"AWS stack config ({exc.message})", exc.hint or "see stacks/aws/README.md")
+    api = aws.AwsApi(config.region)
+    checks: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("AWS credentials", api.caller_identity),
+        ("AWS region", lambda: api.require_zones([subnet.zone for subnet in config.subnets])),
+    )
+    for label, check in checks:
+        try:
+            check()
+        except InfraError as exc:
+            return Problem(f"{label} ({exc.message})", exc.hint or "see stacks/aws/README.md")
     return None
 
 
-ENV_CHECKS: dict[str, Callable[[], Problem | None]] = {"local": docker_problem, "aws": aws_problem}
+def local_problem() -> Problem | None:
+    """None when the local stack config is valid and a Docker daemon answers."""
+    from infra.envconfig.local import load_config
+
+    try:
+        load_config()
+    except InfraError as exc:
+        return Problem(
+            f"local stack config ({exc.message})", exc.hint or "fix stacks/local/Pulumi.local.yaml"
+        )
+    return docker_problem()
+
+
+ENV_CHECKS: dict[str, Callable[[], Problem | None]] = {"local": local_problem, "aws": aws_problem}
 
 
 def check(env: str, *, install: Callable[[str], object] = tools.ensure) -> list[str]:

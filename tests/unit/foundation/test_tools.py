@@ -140,3 +140,28 @@ def test_docker_problem_on_this_kind_of_machine_is_one_clear_line():
         assert "docker" in problem.what
         assert "\n" not in problem.what
         assert "docs.docker.com" in problem.how
+
+
+def test_preflight_stops_on_bad_local_stack_config_before_docker(monkeypatch, tmp_path, no_tools):
+    from infra.envconfig import local
+
+    bad = tmp_path / "Pulumi.local.yaml"
+    bad.write_text("config:\n  lab:workers: 0\n")
+    monkeypatch.setattr(local, "STACK_FILE", bad)
+    monkeypatch.setattr(preflight, "docker_problem", lambda: pytest.fail("docker checked after a bad config"))
+    with pytest.raises(ToolMissingError) as caught:
+        preflight.check("local", install=lambda name: pytest.fail(f"downloaded {name}"))
+    assert (
+        "local stack config (invalid local stack config: lab:workers must be at least 1"
+        in caught.value.message
+    )
+
+
+def test_preflight_refuses_the_committed_aws_placeholder_before_calling_aws(monkeypatch, no_tools):
+    from infra import aws
+
+    monkeypatch.setattr(aws.AwsApi, "caller_identity", lambda self: pytest.fail("AWS called with bad config"))
+    with pytest.raises(ToolMissingError) as caught:
+        preflight.check("aws", install=lambda name: pytest.fail(f"downloaded {name}"))
+    assert "AWS stack config (lab:sshCidr is 203.0.113.10/32, a documentation address" in caught.value.message
+    assert "pulumi config set lab:sshCidr" in caught.value.hint
