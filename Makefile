@@ -25,7 +25,10 @@ help: ## List the targets
 deps: $(VENV_STAMP) ## Install pipenv and sync the locked environment into ./.venv
 
 $(VENV_STAMP): Pipfile.lock
-	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user pipenv || $(PYTHON) -m pip install --quiet pipenv
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet --user pipenv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet pipenv \
+		|| { echo "error: could not install pipenv with $(PYTHON) -m pip — install it (https://pipenv.pypa.io/en/latest/installation.html), then run make again" >&2; exit 2; }
 	$(PIPENV) sync --dev
 	@touch $@
 
