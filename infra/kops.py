@@ -53,6 +53,10 @@ class KopsInputs:
     lbc_policy_arn: str
     ssh_key_name: str
     node_security_group_ids: Sequence[str] = field(default_factory=tuple)
+    # The bastion runs `kops validate` and kubectl against the internet-facing API NLB. That traffic leaves
+    # through the internet gateway, so the NLB sees the bastion's public address, not one from the VPC:
+    # without it in kubernetesApiAccess every call from the bastion times out.
+    bastion_public_ip: str = ""
 
 
 # What `infra plan` renders: the shape is real, the IDs are markers that `pulumi up` replaces.
@@ -63,6 +67,7 @@ PLACEHOLDER_INPUTS = KopsInputs(
     lbc_policy_arn="arn:aws:iam::000000000000:policy/<aws-load-balancer-controller>",
     ssh_key_name="<bastion-key-pair>",
     node_security_group_ids=("sg-<ingress-targets>",),
+    bastion_public_ip="192.0.2.1",  # RFC 5737 marker for the bastion's public address
 )
 
 
@@ -102,6 +107,9 @@ def render_cluster(config: AwsConfig, inputs: KopsInputs) -> dict[str, Any]:
             entry["id"] = inputs.subnet_ids[subnet.zone]
         subnets.append(entry)
     vpc = str(config.vpc_cidr)
+    api_access = {str(config.ssh_cidr), vpc}
+    if inputs.bastion_public_ip:
+        api_access.add(f"{inputs.bastion_public_ip}/32")
     return {
         "apiVersion": API_VERSION,
         "kind": "Cluster",
@@ -120,8 +128,9 @@ def render_cluster(config: AwsConfig, inputs: KopsInputs) -> dict[str, Any]:
             # No serverTLSBootstrap: on AWS kops-controller bootstraps the nodes and issues each kubelet a
             # serving certificate signed by the cluster CA, which metrics-server verifies (no insecure TLS).
             "kubelet": {"anonymousAuth": False},
-            # The API answers the user's machine (kubeconfig output) and the bastion inside the VPC.
-            "kubernetesApiAccess": sorted({str(config.ssh_cidr), vpc}),
+            # The API answers the user's machine (kubeconfig output), the bastion (its public address, see
+            # KopsInputs.bastion_public_ip) and clients inside the VPC.
+            "kubernetesApiAccess": sorted(api_access),
             "kubernetesVersion": config.kubernetes_version,
             "networkCIDR": vpc,
             "networkID": inputs.vpc_id,

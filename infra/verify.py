@@ -270,6 +270,21 @@ class VerifyResult:
     markdown: Path
     pytest_exit: int
 
+    @property
+    def incomplete(self) -> str | None:
+        """Why the run cannot count as passed although its report shows no failure (pytest's own exit code).
+
+        pytest exits 2 (interrupted), 3 (internal error) or 4 (usage error) after writing a JUnit file that
+        holds only the cases that ran; exit 0 is the only code that means every selected case ran and held.
+        """
+        if self.pytest_exit == 0 or not self.report.ok:
+            return None
+        return f"pytest exited {self.pytest_exit}: the run did not complete (see its output above)"
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and self.incomplete is None
+
 
 def verify(
     env: str,

@@ -67,5 +67,7 @@ def register(app: typer.Typer) -> None:
         report = outcome.report
         console.print(report_table(report))
         console.print(report.summary_line(), style="ok" if report.ok else "error")
+        if outcome.incomplete:
+            console.print(outcome.incomplete, style="error", markup=False)
         console.print(f"JUnit: [path]{outcome.junit}[/]  summary: [path]{outcome.markdown}[/]")
-        raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+        raise typer.Exit(EXIT_OK if outcome.ok else EXIT_FINDINGS)

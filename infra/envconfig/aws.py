@@ -309,8 +309,9 @@ def bastion_user_data(config: AwsConfig) -> str:
         "# Bastion bootstrap rendered by infra/envconfig/aws.py: pinned CLIs, each checked by sha256.",
         "set -euo pipefail",
         "export DEBIAN_FRONTEND=noninteractive",
-        "apt-get update -q",
-        "apt-get install -y -q --no-install-recommends ca-certificates curl tar",
+        # first boot: apt-daily/unattended-upgrades may hold the dpkg lock; wait for it instead of failing
+        "apt-get -o DPkg::Lock::Timeout=600 update -q",
+        "apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends ca-certificates curl tar",
         'work="$(mktemp -d)"',
         "fetch() {  # fetch URL FILE SHA256: download, then refuse it unless the checksum matches",
         '  curl -fsSL --retry 5 --retry-delay 5 -o "$2" "$1"',

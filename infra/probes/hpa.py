@@ -103,6 +103,42 @@ def check_decision(hpa: dict[str, Any]) -> int:
     return desired
 
 
+def check_scale_out(samples: list[dict[str, Any]], before: int, ready: int) -> dict[str, Any]:
+    """HPA-3: over the HPA objects polled since the load started, the scale-out followed the formula.
+
+    * no sample ever decided above ``maxReplicas``;
+    * the first scale-up decision from the resting count ``before`` (``currentReplicas == before`` and
+      ``desiredReplicas`` above it) passes :func:`check_decision`. That decision is the one the formula
+      describes exactly: at rest every pod is Ready with a metric. Later samples are not held to it, because
+      the controller leaves pods that are not Ready or have no metric yet out of the average (and counts them
+      as idle when scaling up), and when it does not rescale it records ``desiredReplicas = currentReplicas``;
+    * the Deployment now has more than ``before`` ready replicas.
+
+    Returns the last sample.
+    """
+    assert samples, "no HPA sample yet"
+    maximum = int(samples[-1]["spec"]["maxReplicas"])
+    above = [_replicas(s)[0] for s in samples if _replicas(s)[0] > maximum]
+    assert not above, f"desiredReplicas went to {max(above)}, above maxReplicas {maximum}"
+    first = next((s for s in samples if _replicas(s)[1] == before and _replicas(s)[0] > before), None)
+    desired, current = _replicas(samples[-1])
+    assert first is not None, (
+        f"no scale-up decision from {before} replica(s) yet; the HPA is at {current}, desires {desired},"
+        f" CPU {cpu_utilization(samples[-1])}%"
+    )
+    decided = check_decision(first)
+    assert ready > before, (
+        f"{ready} ready replica(s), started at {before}; the HPA decided {before} -> {decided}"
+    )
+    return samples[-1]
+
+
+def _replicas(hpa: dict[str, Any]) -> tuple[int, int]:
+    """(desiredReplicas, currentReplicas) of an HPA's status."""
+    status = hpa.get("status") or {}
+    return int(status.get("desiredReplicas") or 0), int(status.get("currentReplicas") or 0)
+
+
 def spec_issues(hpa: dict[str, Any], deployment: dict[str, Any]) -> list[str]:
     """HPA-1: what is wrong with the lab's HPA and its target, as messages (empty when all is right)."""
     issues: list[str] = []

@@ -52,6 +52,7 @@ kops_inputs = pulumi.Output.all(
     iam.lbc_policy.arn,
     bastion.key_pair.key_name,
     network.ingress_targets_security_group.id,
+    bastion.public_ip,
 ).apply(
     lambda v: KopsInputs(
         vpc_id=v[0],
@@ -60,6 +61,7 @@ kops_inputs = pulumi.Output.all(
         lbc_policy_arn=v[3],
         ssh_key_name=v[4],
         node_security_group_ids=(v[5],),
+        bastion_public_ip=v[6],
     )
 )
 cluster = Cluster(

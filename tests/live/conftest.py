@@ -350,8 +350,8 @@ def undo() -> Iterator[Callable[[Callable[[], None], str], None]]:
 def probe_pod(kube: Kube, token: str) -> Iterator[str]:
     """A pod in ``default`` with curl and busybox (nslookup): where in-cluster DNS lookups run."""
     name = f"infra-probe-{token}"
-    kube.run_pod("default", name, ["sleep", "86400"])
-    try:
+    try:  # also when it never becomes Ready: the pod exists from its create call on
+        kube.run_pod("default", name, ["sleep", "86400"])
         yield name
     finally:
         kube.delete_pod("default", name)

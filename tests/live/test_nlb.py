@@ -65,6 +65,7 @@ def test_nlb_2_targets_are_pod_ips(kube, target_group, step, undo, retry_on):
 
     api, arn = target_group
     replicas = kube.replicas("Deployment", NAMESPACE, NAME)
+    wanted = replicas
     if step != "as-deployed":
         undo(
             lambda: kube.restore_replicas("Deployment", NAMESPACE, NAME, replicas),
@@ -77,6 +78,8 @@ def test_nlb_2_targets_are_pod_ips(kube, target_group, step, undo, retry_on):
 
     def matches() -> None:
         pod_ips = [p["status"]["podIP"] for p in kube.ready_pods(NAMESPACE, selector)]
+        # no pods and no targets would "match": the Service must select exactly the Deployment's pods
+        assert len(pod_ips) == wanted, f"Service {NAME} selects {len(pod_ips)} ready pods, expected {wanted}"
         diff = compare_targets(api.targets(arn), pod_ips)
         assert diff.matches, diff.describe()
 

@@ -129,8 +129,13 @@ def test_sts_5_data_is_per_pod_and_survives(kube, token, undo, restore_statefuls
     assert written.rc == 0, f"cannot write {path} in {one}: {written.stderr.strip()}"
     assert written.stdout.strip() == token
 
-    in_zero = kube.sh(zero, NAMESPACE, f"test -e {shlex.quote(path)}")
-    assert in_zero.rc == 1, f"{path} written in {one} is visible in {zero} (shared storage?)"
+    # An explicit answer: a failing `kubectl exec` exits 1 too, like `test -e` of a missing file.
+    look = f"if test -e {shlex.quote(path)}; then echo present; else echo absent; fi"
+    in_zero = kube.sh(zero, NAMESPACE, look)
+    assert in_zero.rc == 0, f"cannot look for {path} in {zero}: {in_zero.stderr.strip()}"
+    assert in_zero.stdout.strip() == "absent", (
+        f"{path} written in {one} is visible in {zero} (shared storage?)"
+    )
 
     old_uid = kube.pod(NAMESPACE, one)["metadata"]["uid"]
     kube.delete_pod(NAMESPACE, one, grace=None)

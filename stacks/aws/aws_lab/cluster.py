@@ -67,7 +67,8 @@ def delete_script(cfg: AwsConfig, bucket: str) -> str:
             *_preamble(cfg, bucket),
             "if ! kops get cluster >/dev/null 2>&1; then echo 'cluster already deleted'; exit 0; fi",
             "kops export kubecfg --admin=1h || true",
-            f"{lb_services} 2>/dev/null | while read -r ns name; do",
+            # best effort: an API that does not answer must not stop `kops delete cluster` (pipefail + -e)
+            f"{{ {lb_services} 2>/dev/null || true; }} | while read -r ns name; do",
             '  [ -n "$name" ] && kubectl delete svc -n "$ns" "$name" --wait=true --timeout=300s || true',
             "done",
             "kops delete cluster --yes",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -95,6 +96,14 @@ def test_cluster_identity(documents: list[dict[str, Any]]) -> None:
 )
 def test_cluster_spec_field(spec: dict[str, Any], path: str, expected: Any) -> None:
     assert spec[path] == expected
+
+
+def test_the_bastion_public_address_may_reach_the_api(cfg: envconfig.AwsConfig) -> None:
+    """The bastion reaches the internet-facing API NLB through the internet gateway, so with its public
+    address: kubernetesApiAccess must name it, or `kops validate` and kubectl on the bastion time out."""
+    inputs = dataclasses.replace(INPUTS, bastion_public_ip="198.51.100.20")
+    spec = kops.render(cfg, inputs)[0]["spec"]
+    assert spec["kubernetesApiAccess"] == ["172.30.0.0/16", "198.18.0.7/32", "198.51.100.20/32"]
 
 
 def test_etcd_clusters_have_the_control_plane_as_members(spec: dict[str, Any]) -> None:

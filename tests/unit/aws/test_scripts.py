@@ -51,6 +51,13 @@ def test_user_data_pins_every_tool_with_its_checksum() -> None:
     assert USER_DATA.rstrip().endswith("touch /var/lib/lab-bastion-ready")  # only after every check passed
 
 
+def test_user_data_waits_for_the_dpkg_lock() -> None:
+    """On a fresh Ubuntu instance unattended-upgrades may hold the dpkg lock when user data runs."""
+    apt = [line for line in USER_DATA.splitlines() if line.startswith("apt-get")]
+    assert len(apt) == 2
+    assert all("-o DPkg::Lock::Timeout=" in line for line in apt)
+
+
 def _fetch_function() -> str:
     match = re.search(r"^fetch\(\) \{.*?^\}$", USER_DATA, flags=re.MULTILINE | re.DOTALL)
     assert match, "user data defines fetch()"
@@ -95,6 +102,45 @@ def test_delete_script_removes_load_balancer_services_before_the_cluster() -> No
     assert script.index("kubectl delete svc") < script.index("kops delete cluster --yes")
     assert '@.spec.type=="LoadBalancer"' in script
     assert "cluster already deleted" in script  # a second destroy is not an error
+
+
+def _run_delete_script(
+    tmp_path: Path, kubectl_get: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The delete script with stub kops/kubectl/cloud-init on PATH; ``kubectl_get`` is the stub's answer
+    to ``kubectl get``. Returns the run and the logged tool calls."""
+    log = tmp_path / "calls.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "ready"
+    marker.touch()
+    stubs = {
+        "kops": f'echo "kops $*" >> {log}',
+        "kubectl": f'echo "kubectl $*" >> {log}\nif [ "$1" = get ]; then {kubectl_get}; fi',
+        "cloud-init": "exit 0",
+    }
+    for name, body in stubs.items():
+        stub = bin_dir / name
+        stub.write_text(f"#!/bin/bash\n{body}\n")
+        stub.chmod(0o755)
+    script = scripts.delete_script(CFG, BUCKET).replace("/var/lib/lab-bastion-ready", str(marker))
+    result = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+def test_delete_script_deletes_the_cluster_when_the_api_does_not_answer(tmp_path: Path) -> None:
+    """Listing LoadBalancer Services is best effort: with pipefail and -e a failing `kubectl get` would
+    end the script before `kops delete cluster`, and every `pulumi destroy` would fail the same way."""
+    result, calls = _run_delete_script(tmp_path, "echo 'Unable to connect to the server' >&2; exit 1")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls if c.startswith("kubectl delete")]
+    assert calls[-1] == "kops delete cluster --yes"
 
 
 def test_delete_script_with_fake_tools(tmp_path: Path) -> None:

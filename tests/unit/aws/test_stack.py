@@ -195,6 +195,8 @@ def test_cluster_commands_run_kops_on_the_bastion(program_run: Any) -> None:
         "arn:aws:iam::123456789012:policy/iam-aws-load-balancer-controller"
     ]
     assert cluster["sshKeyName"] == "bastion-key-kp"
+    # the bastion calls the public API NLB from its public address (through the internet gateway)
+    assert "198.51.100.20/32" in cluster["kubernetesApiAccess"]
     assert spec[2]["spec"]["additionalSecurityGroups"] == ["network-ingress-targets-id"]
 
 

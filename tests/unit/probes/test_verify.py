@@ -208,7 +208,7 @@ def test_cli_bad_only_exits_2_before_anything_runs(isolated_state, monkeypatch, 
 @pytest.fixture
 def fake_run(isolated_state, monkeypatch):
     """A configured, answering cluster; pytest replaced by copying ``state["junit"]`` into place."""
-    state: dict = {"junit": JUNIT, "calls": []}
+    state: dict = {"junit": JUNIT, "calls": [], "exit": 1}
     target = KubeTarget(isolated_state / "kubeconfig", "kind-lab", "test")
     monkeypatch.setattr(verifying, "require_cluster", lambda env: target)
 
@@ -216,7 +216,7 @@ def fake_run(isolated_state, monkeypatch):
         state["calls"].append({"argv": argv, **kwargs})
         junit = next(a.split("=", 1)[1] for a in argv if a.startswith("--junitxml="))
         shutil.copy(state["junit"], junit)
-        return proc.Result(list(argv), 1, "", "")
+        return proc.Result(list(argv), state["exit"], "", "")
 
     monkeypatch.setattr(proc, "run", run)
     return state
@@ -235,6 +235,18 @@ def test_cli_reports_failures_with_exit_1(fake_run, isolated_state):
 
 def test_cli_all_passing_exits_0(fake_run, tmp_path):
     fake_run["junit"] = _junit(tmp_path, '<testcase name="test_env_1_all_nodes_ready" time="1.5"/>')
+    fake_run["exit"] = 0
     result = CliRunner().invoke(app, ["verify", "--env", "local"])
     assert result.exit_code == 0, result.output
     assert "every probed claim holds" in result.output
+    assert "did not complete" not in result.output
+
+
+@pytest.mark.parametrize("pytest_exit", [2, 3, 4])
+def test_cli_incomplete_pytest_run_is_not_a_pass(fake_run, tmp_path, pytest_exit):
+    """Interrupted / internal error / usage error: the JUnit file holds only what ran, all of it passed."""
+    fake_run["junit"] = _junit(tmp_path, '<testcase name="test_env_1_all_nodes_ready" time="1.5"/>')
+    fake_run["exit"] = pytest_exit
+    result = CliRunner().invoke(app, ["verify", "--env", "local"])
+    assert result.exit_code == 1, result.output
+    assert f"pytest exited {pytest_exit}: the run did not complete" in result.output
