@@ -32,6 +32,12 @@ UNREACHABLE_MARKERS = (
     "tls handshake timeout",
 )
 
+# Every kubectl call runs without the user's kuberc (kubectl >= 1.33; beta and on by default from 1.34): its
+# `defaults` change what a command does, and the kubectl docs' own suggested kuberc makes `kubectl delete`
+# interactive, which with our empty stdin cancels every prune while kubectl still exits 0. Older kubectl
+# ignores the variable. https://kubernetes.io/docs/reference/kubectl/kuberc/#disable-kuberc
+KUBECTL_ENV: dict[str, str] = {"KUBERC": "off"}
+
 # Kinds that live outside namespaces; every other kind defaults to "default" when a manifest omits it.
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -192,12 +198,13 @@ def kubectl(
     """Run one kubectl command against ``target``; an exit code outside ``ok_codes`` raises a clear error.
 
     stdin is always given (empty when there is nothing to send), so a kubeconfig without credentials makes
-    kubectl fail at once instead of waiting, invisibly, at a "Please enter Username" prompt.
+    kubectl fail at once instead of waiting, invisibly, at a "Please enter Username" prompt. The user's kuberc
+    is switched off (:data:`KUBECTL_ENV`), so the commands do exactly what their flags say.
     """
     result = proc.run(
         target.kubectl(*args),
         input=input if input is not None else "",
-        env=env,
+        env={**KUBECTL_ENV, **(env or {})},
         check=False,
         timeout=timeout,
         hint="kubectl is needed (see README: Prerequisites)",

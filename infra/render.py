@@ -18,6 +18,7 @@ import yaml
 from infra import proc
 from infra.environments import get_environment
 from infra.errors import InfraError
+from infra.kube import KUBECTL_ENV
 
 # libyaml's loader when PyYAML was built with it (its wheels are): several times faster on rendered streams
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -97,6 +98,7 @@ def kustomize(path: Path | str) -> str:
     """Render a kustomization directory with ``kubectl kustomize`` and return the YAML stream."""
     result = proc.run(
         ["kubectl", "kustomize", str(path)],
+        env=KUBECTL_ENV,  # a user's kuberc must not change what is rendered
         check=False,
         hint="kubectl (with built-in kustomize) is needed to render kustomizations",
     )

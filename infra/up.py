@@ -195,8 +195,9 @@ def stage_wait(run: Run) -> str:
 def stage_verify(run: Run) -> str:
     verify = _hook("infra.verify", "verify")
     result = verify(run.env.name, progress=lambda line: run.say("verify", line))
-    if not result.report.ok:
-        error = InfraError(result.report.summary_line(), f"read {result.markdown}")
+    if not result.ok:  # a claim failed, or pytest stopped before the end (then the report is partial)
+        message = result.incomplete or result.report.summary_line()
+        error = InfraError(message, f"read {result.markdown}")
         error.exit_code = EXIT_FINDINGS
         raise error
     return result.report.summary_line()

@@ -74,7 +74,7 @@ def test_no_drift_runs_exactly_these_commands(clean, target):
     assert clean.calls[1].args[1].endswith("manifests/envs/local")
     (diff_call,) = clean.find("diff")
     assert diff_call.input == RENDERED  # the rendered text as is, the same bytes reconcile applies
-    assert diff_call.env == {"KUBECTL_EXTERNAL_DIFF": DIFF_PROGRAM}
+    assert diff_call.env == {"KUBECTL_EXTERNAL_DIFF": DIFF_PROGRAM, "KUBERC": "off"}
     assert (report.has_drift, report.exit_code, report.items, report.compared) == (False, 0, [], 10)
 
 

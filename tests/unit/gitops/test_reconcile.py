@@ -130,6 +130,15 @@ def test_a_reconcile_runs_exactly_these_commands_in_this_order(kube, target):
     assert len(result.rolled_out) == 3
 
 
+def test_every_cluster_command_runs_without_the_users_kuberc(kube, target):
+    # kubectl's suggested kuberc defaults `delete` to --interactive: with our empty stdin that cancels every
+    # prune while kubectl still exits 0. KUBERC=off makes each command do exactly what its flags say.
+    run(target)
+    cluster_calls = [c for c in kube.calls if c.args[0] != "kustomize"]
+    assert {c.args[0] for c in cluster_calls} >= {"version", "get", "apply", "create", "delete", "rollout"}
+    assert [c.args for c in cluster_calls if c.env.get("KUBERC") != "off"] == []
+
+
 def test_dry_run_writes_nothing(kube, target):
     result = run(target, dry_run=True)
     writes = [c for c in kube.commands() if c[0] in ("apply", "delete", "create", "replace", "patch")]

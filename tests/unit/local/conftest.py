@@ -195,6 +195,7 @@ class FakeReconcile:
 @dataclass
 class FakeVerify:
     ok: bool = True
+    incomplete: str | None = None
 
     @property
     def report(self):

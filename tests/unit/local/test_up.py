@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -140,19 +141,33 @@ def test_the_real_preflight_stops_within_the_stage_when_docker_does_not_answer(r
     assert [c.argv[:2] for c in recorder.calls] == [["docker", "info"]]
 
 
+def _verify_result(outcome: str, pytest_exit: int):
+    from infra.verify import CaseResult, ClaimResult, Report, VerifyResult
+
+    case = CaseResult("ENV-1", "test_env_1_nodes_ready", outcome, 1.0)
+    report = Report("local", [ClaimResult("ENV-1", "all nodes Ready", [case])])
+    return VerifyResult(
+        report, Path("/state/reports/verify-local.xml"), Path("/state/reports/verify-local.md"), pytest_exit
+    )
+
+
 def test_failed_claims_keep_the_findings_exit_code(recorder, hooks):
-    from infra.verify import Report
-
-    class Failed:
-        report = Report("local", [])
-        markdown = "/state/reports/verify-local.md"
-
-    hooks[("infra.verify", "verify")] = lambda env, progress: Failed()
+    hooks[("infra.verify", "verify")] = lambda env, progress: _verify_result("failed", 1)
     with pytest.raises(StageError) as caught:
         lab.up("local")
     assert caught.value.stage == "verify"
     assert caught.value.exit_code == EXIT_FINDINGS
+    assert "claims FAILED" in caught.value.message
     assert "verify-local.md" in caught.value.hint
+
+
+def test_an_incomplete_verify_run_fails_although_its_cases_passed(recorder, hooks):
+    hooks[("infra.verify", "verify")] = lambda env, progress: _verify_result("passed", 2)
+    with pytest.raises(StageError) as caught:
+        lab.up("local")
+    assert caught.value.stage == "verify"
+    assert caught.value.exit_code == EXIT_FINDINGS
+    assert "pytest exited 2: the run did not complete" in caught.value.message
 
 
 def test_resume_from_a_stage_skips_the_earlier_ones(recorder, hooks, isolated_state, up_commands):
