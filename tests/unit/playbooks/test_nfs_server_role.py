@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import testinfra
+import yaml
 
 GANESHA = shutil.which("ganesha.nfsd")
 NFS_CP = shutil.which("nfs-cp")
@@ -150,6 +151,20 @@ def test_ganesha_daemon_serves_nfs(lab: dict[str, Any], host: Any) -> None:
     assert host.file(f"/proc/{pid}/comm").content_string.strip() == "ganesha.nfsd"
 
 
+@pytest.mark.skipif(
+    not GANESHA, reason="NFS-Ganesha is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)"
+)
+def test_a_daemon_the_run_starts_gets_no_sighup(lab: dict[str, Any]) -> None:
+    """The first run writes the config (notifying the reload) and starts Ganesha, which reads that file.
+    A SIGHUP sent right after the start can land before ganesha.nfsd blocks the signal (it writes its pid file
+    first) and kill it: the reload must only reach a daemon that was running before the run."""
+    if not lab["live"]:
+        pytest.skip("port 2049 is already in use on this machine")
+    first = lab["first"].tasks
+    assert first["NFS Server | Start Ganesha"]["ganesha"]["changed"] is True
+    assert first["NFS Server | Reload Ganesha exports"]["ganesha"]["changed"] is False
+
+
 @pytest.mark.skipif(not (GANESHA and NFS_CP), reason="needs nfs-ganesha and libnfs-utils (nfs-cp) installed")
 def test_a_client_writes_through_the_export(lab: dict[str, Any], tmp_path: Path, ansible: Any) -> None:
     """A userspace NFSv4 client writes a file; it appears in the exported directory (ADD-3 relies on it).
@@ -182,3 +197,44 @@ def test_a_client_writes_through_the_export(lab: dict[str, Any], tmp_path: Path,
     )
     assert refused.returncode != 0
     assert not (root / "exports" / "k8s" / "pvc-refused.txt").exists()
+
+
+def test_kernel_server_is_managed_by_its_unit_not_its_alias(ansible: Any) -> None:
+    """Debian and Ubuntu ship nfs-kernel-server.service as a symlink to nfs-server.service. For that alias
+    `systemctl is-enabled` prints "alias", Ansible's service module treats it as disabled and runs
+    `systemctl enable nfs-kernel-server` on every run, which systemctl refuses for an alias name: the first
+    aws run would fail (or at best never reach changed=0). The role must name the unit itself."""
+    tasks = yaml.safe_load((ansible.playbooks / "roles" / "nfs_server" / "tasks" / "kernel.yml").read_text())
+    services = [t["ansible.builtin.service"] for t in tasks if "ansible.builtin.service" in t]
+    assert services, "the kernel flavor starts no service"
+    assert [s["name"] for s in services] == ["nfs-server"]
+    assert all(s.get("enabled") is True and s.get("state") == "started" for s in services)
+
+
+def test_check_mode_on_a_host_without_python_reports_and_stops(
+    ansible: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh local NFS container has no Python. Check mode skips the raw install, so no module can run
+    there: the role says what a real run would install and stops for that host instead of failing."""
+    root = tmp_path / "fresh"
+    # The shell every command on the host runs in (the local connection's executable) finds no python3
+    no_python = tmp_path / "sh-without-python"
+    no_python.write_text('#!/bin/sh\nPATH=/nonexistent exec /bin/sh "$@"\n')
+    no_python.chmod(0o755)
+    monkeypatch.setenv("ANSIBLE_EXECUTABLE", str(no_python))
+    host = _host_vars(
+        root,
+        nfs_server_flavor="ganesha",
+        nfs_server_manage_packages=True,
+        nfs_server_allowed_clients="127.0.0.1/32",
+        ansible_python_interpreter=str(tmp_path / "no" / "python3"),  # any module would fail here
+    )
+    data = ansible.load_fixture("local")
+    data["all"]["children"] = {"nfs_server": {"hosts": {"fresh": host}}}
+    inventory = ansible.write_inventory(tmp_path / "inventory.yml", data)
+    run = ansible.run("nfs_server.yml", inventory, None, "--check")
+    assert not run.failed("fresh"), run.output
+    report = run.tasks["NFS Server | Report what a real run would install"]["fresh"]
+    assert "installs python3 and nfs-ganesha, nfs-ganesha-vfs" in report["msg"]
+    assert "NFS Server | Install the server packages" not in run.tasks
+    assert not root.exists()
