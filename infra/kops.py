@@ -203,7 +203,7 @@ def validate(documents: Sequence[Mapping[str, Any]]) -> None:
     if problems:
         raise ConfigError(
             "kOps cluster spec is invalid: " + "; ".join(problems),
-            "fix the AWS stack config (stacks/aws/Pulumi.aws.yaml) it is rendered from",
+            "fix the `lab:` keys it comes from (stacks/aws/Pulumi.yaml defaults, your Pulumi.aws.yaml)",
         )
 
 

@@ -78,9 +78,7 @@ def local_problem() -> Problem | None:
     try:
         load_config()
     except InfraError as exc:
-        return Problem(
-            f"local stack config ({exc.message})", exc.hint or "fix stacks/local/Pulumi.local.yaml"
-        )
+        return Problem(f"local stack config ({exc.message})", exc.hint or "see stacks/local/README.md")
     return docker_problem()
 
 

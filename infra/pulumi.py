@@ -53,7 +53,12 @@ def _stack_args(env: Environment) -> list[str]:
 
 
 def select_stack(env: Environment) -> None:
-    """Select the environment's stack, creating it (passphrase secrets) on first use."""
+    """Select the environment's stack, creating it (passphrase secrets) on first use.
+
+    Creating it writes the passphrase's ``encryptionsalt`` into ``stacks/<env>/Pulumi.<env>.yaml``: that
+    stack file is the user's own and gitignored (the committed defaults are in ``Pulumi.yaml``), so a fresh
+    ``up`` leaves the work tree clean and no checkout inherits another machine's salt (pulumi/pulumi#17759).
+    """
     proc.run(
         ["pulumi", "stack", "select", "--create", "--secrets-provider", "passphrase", *_stack_args(env)],
         env=cli_env(),

@@ -1,14 +1,16 @@
 """Typed config of the AWS environment (EC2 bastion + kOps cluster), for ``stacks/aws`` and ``infra plan``.
 
-The Pulumi program reads the ``lab:`` keys of the stack into :class:`AwsConfig`; ``infra plan`` reads the
-same keys from ``stacks/aws/Pulumi.aws.yaml`` with :func:`load_config`, so a bad value fails the same way
-offline and before ``pulumi up`` creates anything. Every failure is a
+The Pulumi program reads the ``lab:`` keys of the stack into :class:`AwsConfig`; ``infra plan`` and
+preflight read the same keys offline with :func:`load_config` (the defaults of ``stacks/aws/Pulumi.yaml``,
+then the user's optional ``stacks/aws/Pulumi.aws.yaml``), so a bad value fails the same way offline and
+before ``pulumi up`` creates anything. Every failure is a
 :class:`~infra.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shlex
 from collections.abc import Mapping
@@ -18,16 +20,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra.envconfig import read_stack_values, validate
+from infra.envconfig import read_config, validate
 from infra.errors import ConfigError
 from infra.paths import STACKS_DIR
 from infra.planning import EnvPlan
 
-STACK_FILE = STACKS_DIR / "aws" / "Pulumi.aws.yaml"
+PROJECT_FILE = STACKS_DIR / "aws" / "Pulumi.yaml"  # committed: the declared defaults
+STACK_FILE = STACKS_DIR / "aws" / "Pulumi.aws.yaml"  # gitignored: the user's own values, the salt
 # Why a required key is required, said when it is missing.
 REQUIRED_NOTES = {"sshCidr": "the CIDR allowed to SSH to the bastion, e.g. your public IP/32"}
 FIX_HINT = (
-    "fix it in stacks/aws/Pulumi.aws.yaml or `pulumi config set lab:<key> <value> -C stacks/aws -s aws`"
+    "set it with `pulumi config set lab:<key> <value> -C stacks/aws -s aws` "
+    "(your stack file stacks/aws/Pulumi.aws.yaml)"
 )
 
 # `t3.medium`, `c7i-flex.large`, `m5.2xlarge`: a family holding a digit, a dot, a size.
@@ -135,6 +139,8 @@ class AwsConfig(BaseModel):
         Subnet(zone="us-east-1a", cidr=ipaddress.IPv4Network("172.30.32.0/19")),
         Subnet(zone="us-east-1b", cidr=ipaddress.IPv4Network("172.30.64.0/19")),
     )
+    # Required here on purpose: the only default is Pulumi.yaml's RFC 5737 placeholder, which plans offline
+    # and which check_deployable refuses, so no value in this model can open SSH by accident.
     ssh_cidr: ipaddress.IPv4Network = Field(description="the only source allowed to SSH to the bastion")
     allow_ssh_from_anywhere: bool = False
     ssh_public_key_file: str = "~/.ssh/id_ed25519.pub"
@@ -268,7 +274,8 @@ class AwsConfig(BaseModel):
         """
         if any(self.ssh_cidr.subnet_of(net) for net in DOCUMENTATION_NETS):
             raise ConfigError(
-                f"lab:sshCidr is {self.ssh_cidr}, a documentation address (the committed placeholder)",
+                f"lab:sshCidr is {self.ssh_cidr}, a documentation address (the placeholder default of "
+                "stacks/aws/Pulumi.yaml)",
                 "set your own: `pulumi config set lab:sshCidr $(curl -s https://checkip.amazonaws.com)/32 "
                 "-C stacks/aws -s aws`",
             )
@@ -286,12 +293,32 @@ def parse(values: Mapping[str, Any]) -> AwsConfig:
     return validate(AwsConfig, values, label="AWS", fix_hint=FIX_HINT, required_notes=REQUIRED_NOTES)
 
 
-def load_config(stack_file: Path | None = None) -> AwsConfig:
-    """Read the ``lab:`` keys of a Pulumi stack file (default ``stacks/aws/Pulumi.aws.yaml``) offline."""
-    values = read_stack_values(
-        stack_file or STACK_FILE, missing_hint="create it from stacks/aws/README.md", fix_hint=FIX_HINT
+def load_config(stack_file: Path | None = None, *, project_file: Path | None = None) -> AwsConfig:
+    """The stack's config offline: ``Pulumi.yaml``'s defaults, then the user's stack file if there is one.
+
+    Without a stack file ``lab:sshCidr`` is the declared placeholder: it plans, :meth:`check_deployable`
+    refuses it.
+    """
+    values = read_config(project_file or PROJECT_FILE, stack_file or STACK_FILE, fix_hint=FIX_HINT)
+    return parse(
+        {key: _as_object(key, value) if key in STRUCTURED_KEYS else value for key, value in values.items()}
     )
-    return parse(values)
+
+
+def _as_object(key: str, value: Any) -> Any:
+    """A structured key as the program's ``Config.get_object`` reads it: a JSON string is parsed.
+
+    ``pulumi config set lab:subnets '[...]'`` stores the JSON as a string, ``--path`` as YAML structure; the
+    program gets an object either way, so ``infra plan`` must too.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"invalid AWS stack config: lab:{key} is not valid JSON ({exc})", FIX_HINT
+        ) from None
 
 
 def bastion_user_data(config: AwsConfig) -> str:

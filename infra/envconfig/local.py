@@ -1,8 +1,9 @@
 """Typed config of the local environment (kind in Docker), shared by ``stacks/local`` and ``infra plan``.
 
-The Pulumi program reads the ``lab:`` keys of the stack into :class:`LocalConfig`; ``infra plan`` reads the
-same keys from ``stacks/local/Pulumi.local.yaml`` with :func:`load_config`, so a bad value fails the same way
-offline and before ``pulumi up`` creates anything. Every failure is a :class:`~infra.errors.ConfigError`
+The Pulumi program reads the ``lab:`` keys of the stack into :class:`LocalConfig`; ``infra plan`` and
+preflight read the same keys offline with :func:`load_config` (the defaults of ``stacks/local/Pulumi.yaml``,
+then the user's optional ``stacks/local/Pulumi.local.yaml``), so a bad value fails the same way offline and
+before ``pulumi up`` creates anything. Every failure is a :class:`~infra.errors.ConfigError`
 naming the key.
 """
 
@@ -20,14 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from infra.contract import ingress_host_for
-from infra.envconfig import NAMESPACE, read_stack_values, validate
+from infra.envconfig import NAMESPACE, read_config, validate
 from infra.paths import STACKS_DIR
 from infra.planning import EnvPlan
 
-STACK_FILE = STACKS_DIR / "local" / "Pulumi.local.yaml"
+PROJECT_FILE = STACKS_DIR / "local" / "Pulumi.yaml"  # committed: the declared defaults
+STACK_FILE = STACKS_DIR / "local" / "Pulumi.local.yaml"  # gitignored: the user's own values, the salt
 FIX_HINT = (
-    "fix it in stacks/local/Pulumi.local.yaml or "
-    "`pulumi config set lab:<key> <value> -C stacks/local -s local`"
+    "set it with `pulumi config set lab:<key> <value> -C stacks/local -s local` "
+    "(your stack file stacks/local/Pulumi.local.yaml)"
 )
 
 # kind release and a node image built for it, from the v0.33.0 release notes ("Images pre-built for this
@@ -245,12 +247,9 @@ def parse(values: Mapping[str, Any]) -> LocalConfig:
     return validate(LocalConfig, values, label="local", fix_hint=FIX_HINT)
 
 
-def load_config(stack_file: Path | None = None) -> LocalConfig:
-    """Read the ``lab:`` keys of a Pulumi stack file (default ``stacks/local/Pulumi.local.yaml``) offline."""
-    values = read_stack_values(
-        stack_file or STACK_FILE, missing_hint="restore it from git", fix_hint=FIX_HINT
-    )
-    return parse(values)
+def load_config(stack_file: Path | None = None, *, project_file: Path | None = None) -> LocalConfig:
+    """The stack's config offline: ``Pulumi.yaml``'s defaults, then the user's stack file if there is one."""
+    return parse(read_config(project_file or PROJECT_FILE, stack_file or STACK_FILE, fix_hint=FIX_HINT))
 
 
 def render_kind_config(cfg: LocalConfig) -> str:

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
+from infra import envconfig
 from infra.paths import STACKS_DIR
 
 STACK_DIR = STACKS_DIR / "aws"
@@ -71,6 +72,18 @@ def moto_endpoint() -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(autouse=True)
+def no_user_stack_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The user's own stack files (gitignored, maybe present here) are not read: the committed defaults are.
+
+    Tests that need a stack file point ``STACK_FILE`` at their own (``aws_stack``), after this fixture.
+    """
+    from infra.envconfig import aws, local
+
+    monkeypatch.setattr(aws, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.aws.yaml")
+    monkeypatch.setattr(local, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.local.yaml")
 
 
 @pytest.fixture
@@ -170,14 +183,29 @@ def ssh_key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return private, public
 
 
-def run_program(config: Mapping[str, str]) -> ProgramRun:
+def cli_config(config: Mapping[str, str], *, project_defaults: bool = True) -> dict[str, str]:
+    """The ``lab:`` config the Pulumi CLI hands the program: Pulumi.yaml's defaults, the stack's on top.
+
+    Defaults are text as the CLI formats a primitive (``%v``: ``2``, ``false``). ``project_defaults=False``
+    stands for a project that declares none (what the program does when a key is absent altogether).
+    """
+    values: dict[str, str] = {}
+    if project_defaults:
+        declared = envconfig.project_defaults(
+            STACK_DIR / "Pulumi.yaml", fix_hint="fix stacks/aws/Pulumi.yaml"
+        )
+        values = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in declared.items()}
+    return {f"lab:{k}": v for k, v in {**values, **config}.items()}
+
+
+def run_program(config: Mapping[str, str], *, project_defaults: bool = True) -> ProgramRun:
     """Run ``stacks/aws/__main__.py`` under mocks with ``lab:`` config; resolve its ``outputs`` dict."""
     if str(STACK_DIR) not in sys.path:
         sys.path.insert(0, str(STACK_DIR))
     mocks = Mocks()
     run = ProgramRun(mocks=mocks, monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_mocks(mocks, project="lab", stack="aws", preview=False, monitor=run.monitor)
-    pulumi.runtime.set_all_config({f"lab:{k}": v for k, v in config.items()})
+    pulumi.runtime.set_all_config(cli_config(config, project_defaults=project_defaults))
 
     @pulumi.runtime.test
     def program() -> Any:

@@ -69,7 +69,7 @@ def test_check_credentials_uses_the_region(moto_endpoint: str, aws_credentials: 
 def test_default_region_falls_back_to_the_stack_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    assert default_region() == "us-east-1"  # lab:region in the committed Pulumi.aws.yaml
+    assert default_region() == "us-east-1"  # lab:region's default in stacks/aws/Pulumi.yaml
 
 
 def test_missing_credentials_is_a_clear_error(

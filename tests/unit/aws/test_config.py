@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from infra.envconfig import aws as envconfig
 from infra.errors import ConfigError
@@ -122,6 +125,68 @@ def test_load_config_reads_lab_keys_and_ignores_other_namespaces(tmp_path: Path)
     assert (cfg.region, cfg.node_count) == ("us-east-1", 3)
 
 
+def test_a_users_stack_file_overrides_the_placeholder_and_keeps_the_salt_out(tmp_path: Path) -> None:
+    """The stack file Pulumi wrote (salt, secrets provider) plus the user's own sshCidr: deployable."""
+    stack = tmp_path / "Pulumi.aws.yaml"
+    stack.write_text(
+        "secretsprovider: passphrase\n"
+        "encryptionsalt: v1:Zm9vYmFy:v1:YWJjZGVmZ2hpams=:c2FsdHNhbHRzYWx0\n"
+        "config:\n  lab:sshCidr: 198.18.0.7/32\n"
+    )
+    cfg = envconfig.load_config(stack)
+    assert str(cfg.ssh_cidr) == "198.18.0.7/32"
+    assert cfg == envconfig.parse(VALID)  # every other key keeps its default
+    cfg.check_deployable()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, "", "encryptionsalt: v1:Zm9vYmFy:v1:YWJjZGVmZ2hpams=:c2FsdHNhbHRzYWx0\n"],
+    ids=["no stack file", "empty", "salt only"],
+)
+def test_without_own_values_the_placeholder_plans_and_is_refused_for_up(
+    tmp_path: Path, content: str | None
+) -> None:
+    stack = tmp_path / "Pulumi.aws.yaml"
+    if content is not None:
+        stack.write_text(content)
+    cfg = envconfig.load_config(stack)
+    assert str(cfg.ssh_cidr) == "203.0.113.10/32"
+    assert any("SSH to the bastion from 203.0.113.10/32 only" in line for line in envconfig.plan(cfg).creates)
+    with pytest.raises(ConfigError, match="documentation address") as caught:
+        cfg.check_deployable()
+    assert "pulumi config set lab:sshCidr" in (caught.value.hint or "")
+
+
+SUBNETS_EU = [
+    {"zone": "eu-west-1a", "cidr": "172.30.32.0/19"},
+    {"zone": "eu-west-1b", "cidr": "172.30.64.0/19"},
+]
+
+
+@pytest.mark.parametrize(
+    "subnets",
+    [json.dumps(SUBNETS_EU), SUBNETS_EU],
+    ids=["json string (`pulumi config set`)", "yaml structure (`--path`)"],
+)
+def test_structured_keys_read_like_get_object(tmp_path: Path, subnets: Any) -> None:
+    """The program's ``Config.get_object`` parses a JSON string; ``infra plan`` must read the same value."""
+    stack = tmp_path / "Pulumi.aws.yaml"
+    stack.write_text(
+        yaml.safe_dump(
+            {"config": {"lab:sshCidr": "198.18.0.7/32", "lab:region": "eu-west-1", "lab:subnets": subnets}}
+        )
+    )
+    assert envconfig.load_config(stack).zones == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_a_structured_key_that_is_not_json_names_the_key(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.aws.yaml"
+    stack.write_text("config:\n  lab:sshCidr: 198.18.0.7/32\n  lab:kops: '{version: 1.35.1'\n")
+    with pytest.raises(ConfigError, match="lab:kops is not valid JSON"):
+        envconfig.load_config(stack)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [("config: [1, 2]\n", "must be a mapping"), ("config: {lab:sshCidr: [\n", "not valid YAML")],
@@ -133,12 +198,13 @@ def test_load_config_bad_files(tmp_path: Path, content: str, expected: str) -> N
         envconfig.load_config(stack)
 
 
-def test_load_config_missing_file(tmp_path: Path) -> None:
+def test_load_config_missing_project_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
-        envconfig.load_config(tmp_path / "nope.yaml")
+        envconfig.load_config(tmp_path / "Pulumi.aws.yaml", project_file=tmp_path / "nope.yaml")
 
 
-def test_committed_stack_file_plans_offline() -> None:
+def test_committed_defaults_plan_offline() -> None:
+    assert not envconfig.STACK_FILE.exists()  # conftest: the user's own stack file is not read
     plan = envconfig.plan()
     assert plan.environment == "aws"
     assert set(plan.artifacts) == {"kops-cluster.yaml", "bastion-user-data.sh"}
@@ -148,16 +214,19 @@ def test_committed_stack_file_plans_offline() -> None:
 
 def test_pulumi_yaml_defaults_equal_the_model() -> None:
     """Pulumi injects Pulumi.yaml defaults into config: they must not silently differ from AwsConfig."""
-    import yaml
     from pydantic.alias_generators import to_snake
 
-    declared = yaml.safe_load((envconfig.STACK_FILE.parent / "Pulumi.yaml").read_text())["config"]
+    declared = yaml.safe_load(envconfig.PROJECT_FILE.read_text())["config"]
     cfg = envconfig.parse(VALID)
     for key, spec in declared.items():
-        if "default" in spec:
+        if "default" in spec and key != "sshCidr":
             model_value = getattr(cfg, to_snake(key))
             assert str(spec["default"]).lower() == str(model_value).lower(), key
-    assert "default" not in declared["sshCidr"]  # required: no default on purpose
+    # sshCidr: required by the model; the project's default is the placeholder `up` refuses
+    placeholder = envconfig.parse({"sshCidr": declared["sshCidr"]["default"]})
+    with pytest.raises(ConfigError, match="documentation address"):
+        placeholder.check_deployable()
+    assert envconfig.AwsConfig.model_fields["ssh_cidr"].is_required()
 
 
 @pytest.mark.parametrize(

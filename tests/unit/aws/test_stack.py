@@ -271,8 +271,20 @@ def test_bad_config_registers_nothing(
 
 
 def test_missing_ssh_cidr_registers_nothing(run_program: Any, base_config: dict[str, str]) -> None:
+    """A project without sshCidr's placeholder default: the model itself requires the key."""
+    config = {k: v for k, v in base_config.items() if k != "sshCidr"}
+    run = run_program(config, project_defaults=False)
+    assert run.error is not None
+    assert "lab:sshCidr is required" in str(run.error)
+    assert [r for r in run.mocks.resources if r.typ != "pulumi:pulumi:Stack"] == []
+
+
+def test_the_placeholder_default_reaches_the_program_and_registers_nothing(
+    run_program: Any, base_config: dict[str, str]
+) -> None:
+    """No lab:sshCidr in the stack: Pulumi passes Pulumi.yaml's placeholder, which the program refuses."""
     config = {k: v for k, v in base_config.items() if k != "sshCidr"}
     run = run_program(config)
     assert run.error is not None
-    assert "lab:sshCidr is required" in str(run.error)
+    assert "lab:sshCidr is 203.0.113.10/32, a documentation address" in str(run.error)
     assert [r for r in run.mocks.resources if r.typ != "pulumi:pulumi:Stack"] == []

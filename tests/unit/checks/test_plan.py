@@ -35,7 +35,7 @@ from infra.errors import ConfigError
 
 
 def plan():
-    raise ConfigError("stacks/aws/Pulumi.aws.yaml: region is not set", "set aws:region")
+    raise ConfigError("invalid AWS stack config: lab:region is not set", "set lab:region")
 """
 
 
@@ -95,7 +95,7 @@ def test_missing_entry_point_and_bad_config_are_findings_not_crashes(runner, rep
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "manifests/envs/aws env/aws RENDER: manifests/envs/aws is not a kustomization" in result.stdout
-    bad_config = "ENVCONFIG: stacks/aws/Pulumi.aws.yaml: region is not set — set aws:region"
+    bad_config = "ENVCONFIG: invalid AWS stack config: lab:region is not set — set lab:region"
     assert f"infra/envconfig/aws.py env/aws {bad_config}" in result.stdout
     assert "plan local, aws: 2 errors" in result.stdout
     assert (repo / "state" / "local" / "plan" / "kind-config.yaml").is_file()  # local still planned

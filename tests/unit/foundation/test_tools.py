@@ -157,9 +157,12 @@ def test_preflight_stops_on_bad_local_stack_config_before_docker(monkeypatch, tm
     )
 
 
-def test_preflight_refuses_the_committed_aws_placeholder_before_calling_aws(monkeypatch, no_tools):
+def test_preflight_refuses_the_aws_placeholder_default_before_calling_aws(monkeypatch, tmp_path, no_tools):
+    """A fresh checkout (no user stack file) has Pulumi.yaml's documentation sshCidr: refused for `up`."""
     from infra import aws
+    from infra.envconfig import aws as envconfig
 
+    monkeypatch.setattr(envconfig, "STACK_FILE", tmp_path / "Pulumi.aws.yaml")  # not the user's own
     monkeypatch.setattr(aws.AwsApi, "caller_identity", lambda self: pytest.fail("AWS called with bad config"))
     with pytest.raises(ToolMissingError) as caught:
         preflight.check("aws", install=lambda name: pytest.fail(f"downloaded {name}"))

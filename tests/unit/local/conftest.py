@@ -16,7 +16,7 @@ import pulumi.runtime
 import pytest
 import yaml
 
-from infra import proc
+from infra import envconfig, proc
 from infra import up as lab
 from infra.errors import ToolMissingError
 from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
@@ -26,7 +26,8 @@ STACK = str(STACKS_DIR / "local")
 
 # --- the Pulumi program under mocks --------------------------------------------------------------------
 # Runs stacks/local/__main__.py as Pulumi would (runpy, the stack folder on sys.path) with set_mocks in
-# place of the engine: no CLI, no plugin. pulumi.export is captured and every export resolved.
+# place of the engine: no CLI, no plugin. pulumi.export is captured and every export resolved. The config
+# is what the CLI would hand the program: Pulumi.yaml's declared defaults, then the test's own values.
 
 STACK_DIR = STACKS_DIR / "local"
 COMMAND = "command:local:Command"
@@ -67,11 +68,21 @@ class StackRun:
         return {r.name: r.inputs for r in self.resources if r.typ == COMMAND}
 
 
-def run_stack(config: dict[str, Any] | None = None) -> StackRun:
+def cli_config(project_file: Path, overrides: dict[str, Any]) -> dict[str, str]:
+    """The ``lab:`` config the Pulumi CLI passes the program: project defaults, stack values on top.
+
+    Values are text, as the CLI formats a primitive default (``%v``: ``2``, ``false``).
+    """
+    defaults = envconfig.project_defaults(project_file, fix_hint="fix the test's project file")
+    text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in defaults.items()}
+    return {f"lab:{k}": str(v) for k, v in {**text, **overrides}.items()}
+
+
+def run_stack(config: dict[str, Any] | None = None, *, project_file: Path | None = None) -> StackRun:
     """Run the program once with ``lab:`` config values (un-namespaced keys) and resolve every export."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="lab", stack="local", preview=False)
-    pulumi.runtime.set_all_config({f"lab:{k}": str(v) for k, v in (config or {}).items()})
+    pulumi.runtime.set_all_config(cli_config(project_file or STACK_DIR / "Pulumi.yaml", config or {}))
     run = StackRun(resources=mocks.resources)
     exported: dict[str, pulumi.Output[Any]] = {}
 
@@ -109,7 +120,15 @@ def stack_runner() -> Callable[..., StackRun]:
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path, monkeypatch):
-    """Run-time state and tools go to a temporary folder; no passphrase leaks in from the environment."""
+    """Run-time state and tools go to a temporary folder; no passphrase leaks in from the environment.
+
+    The user's own stack files (gitignored, maybe present on this machine) are not read: the tests see the
+    committed defaults only.
+    """
+    from infra.envconfig import aws, local
+
+    monkeypatch.setattr(local, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.local.yaml")
+    monkeypatch.setattr(aws, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.aws.yaml")
     monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("INFRA_TOOLS_DIR", str(tmp_path / "tools"))
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 import yaml
 
@@ -9,7 +12,7 @@ from infra import envconfig
 from infra.envconfig import local
 from infra.environments import ENVIRONMENTS
 from infra.errors import ConfigError
-from infra.paths import STACKS_DIR
+from infra.paths import REPO_ROOT, STACKS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +154,54 @@ def test_load_config_reads_the_lab_keys_of_a_stack_file(tmp_path):
     assert (cfg.workers, cfg.cluster_name) == (3, "demo")
 
 
+def test_without_a_stack_file_the_project_defaults_apply(tmp_path):
+    """A fresh checkout has no Pulumi.local.yaml (gitignored): Pulumi.yaml's defaults, no error."""
+    assert local.load_config(tmp_path / "Pulumi.local.yaml") == local.LocalConfig()
+
+
+def test_a_stack_value_overrides_only_its_own_default(tmp_path):
+    stack_file = tmp_path / "Pulumi.local.yaml"
+    stack_file.write_text("config:\n  lab:httpPort: '8080'\n")
+    cfg = local.load_config(stack_file)
+    assert cfg.http_port == 8080
+    assert (cfg.https_port, cfg.workers, cfg.cluster_name) == (443, 2, "lab")  # the other defaults stay
+
+
+def test_the_salt_and_other_namespaces_of_a_users_stack_file_are_ignored(tmp_path):
+    """What `pulumi stack select --create --secrets-provider passphrase` writes must not matter to us."""
+    stack_file = tmp_path / "Pulumi.local.yaml"
+    stack_file.write_text(
+        "secretsprovider: passphrase\n"
+        "encryptionsalt: v1:Zm9vYmFy:v1:YWJjZGVmZ2hpams=:c2FsdHNhbHRzYWx0\n"
+        "config:\n  lab:workers: '1'\n  command:timeout: '30'\n  pulumi:tags: {owner: me}\n"
+    )
+    cfg = local.load_config(stack_file)
+    assert cfg == local.LocalConfig(workers=1)
+
+
+def test_a_salt_only_stack_file_is_the_defaults(tmp_path):
+    stack_file = tmp_path / "Pulumi.local.yaml"
+    stack_file.write_text("encryptionsalt: v1:Zm9vYmFy:v1:YWJjZGVmZ2hpams=:c2FsdHNhbHRzYWx0\n")
+    assert local.load_config(stack_file) == local.LocalConfig()
+
+
+def test_project_defaults_are_read_as_the_pulumi_cli_applies_them(tmp_path):
+    """Typed defaults, untyped values, plain values; required keys and other namespaces contribute none."""
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text(
+        "name: lab\nruntime: python\nconfig:\n"
+        "  workers: {type: integer, default: 3}\n"
+        "  clusterName: {value: fromvalue}\n"
+        "  lab:nfsPath: /srv/nfs\n"
+        "  nodeImage: {type: string, description: required, no default}\n"
+        "  aws:region: {value: eu-west-1}\n"
+    )
+    defaults = envconfig.project_defaults(project, fix_hint="fix it")
+    assert defaults == {"workers": 3, "clusterName": "fromvalue", "nfsPath": "/srv/nfs"}
+    cfg = local.load_config(tmp_path / "absent.yaml", project_file=project)
+    assert (cfg.workers, cfg.cluster_name, cfg.nfs_path) == (3, "fromvalue", "/srv/nfs")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -167,13 +218,31 @@ def test_load_config_errors(tmp_path, text, expected):
     assert expected in caught.value.message
 
 
-def test_load_config_of_a_missing_file(tmp_path):
+def test_load_config_of_a_missing_project_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        local.load_config(tmp_path / "nope.yaml")
+        local.load_config(tmp_path / "Pulumi.local.yaml", project_file=tmp_path / "nope.yaml")
 
 
-def test_the_committed_stack_file_is_valid():
-    assert local.load_config() == local.load_config(STACKS_DIR / "local" / "Pulumi.local.yaml")
+def test_the_committed_defaults_are_valid_and_are_the_models():
+    assert local.load_config() == local.LocalConfig()  # the user's stack file is not read (conftest)
+    assert not local.STACK_FILE.exists()
+    assert local.PROJECT_FILE == STACKS_DIR / "local" / "Pulumi.yaml"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize(
+    ("path", "ignored"),
+    [
+        ("stacks/local/Pulumi.local.yaml", True),
+        ("stacks/aws/Pulumi.aws.yaml", True),
+        ("stacks/local/Pulumi.yaml", False),
+        ("stacks/aws/Pulumi.yaml", False),
+    ],
+)
+def test_only_the_users_stack_files_are_gitignored(path, ignored):
+    """Pulumi writes the passphrase's salt into the stack file: committed, it breaks every other checkout."""
+    check = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO_ROOT, check=False)
+    assert check.returncode == (0 if ignored else 1)
 
 
 def test_pulumi_yaml_documents_every_key_with_the_models_type_and_default():

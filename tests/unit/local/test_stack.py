@@ -8,6 +8,7 @@ import yaml
 
 from infra.contract import OUTPUT_KEYS, parse_outputs
 from infra.envconfig.local import NFS_SERVER_IMAGE, LocalConfig, render_kind_config
+from infra.paths import STACKS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,23 @@ def test_stack_config_drives_the_resources(stack_runner):
     assert "--name demo-nfs" in commands["nfs-container"]["create"]
     assert run.exports["context"] == "kind-demo"
     assert run.exports["nodes"] == ["demo-control-plane", "demo-worker", "demo-worker2", "demo-worker3"]
+
+
+def test_the_project_defaults_reach_the_program_through_pulumi_config(stack_runner, tmp_path):
+    """Pulumi.yaml's declared defaults, not the model's, are what the program builds from."""
+    project = yaml.safe_load((STACKS_DIR / "local" / "Pulumi.yaml").read_text())
+    project["config"]["clusterName"]["default"] = "fromyaml"
+    project["config"]["workers"]["default"] = 1
+    project_file = tmp_path / "Pulumi.yaml"
+    project_file.write_text(yaml.safe_dump(project))
+    run = stack_runner({"workers": "3"}, project_file=project_file)  # a stack value still wins
+    assert run.error is None
+    assert run.exports["nodes"] == [
+        "fromyaml-control-plane",
+        "fromyaml-worker",
+        "fromyaml-worker2",
+        "fromyaml-worker3",
+    ]
 
 
 @pytest.mark.parametrize(
