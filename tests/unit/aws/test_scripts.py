@@ -145,33 +145,8 @@ def test_delete_script_deletes_the_cluster_when_the_api_does_not_answer(tmp_path
 
 def test_delete_script_with_fake_tools(tmp_path: Path) -> None:
     """Run the delete script with stub kops/kubectl on PATH: services go first, then the cluster."""
-    log = tmp_path / "calls.log"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    marker = tmp_path / "ready"
-    marker.touch()
-    stubs = {
-        "kops": f'echo "kops $*" >> {log}',
-        "kubectl": (
-            f'echo "kubectl $*" >> {log}\n'
-            'if [ "$1" = get ]; then printf "lab-nlb echo\\nlab-tls web-lb\\n"; fi'
-        ),
-        "cloud-init": "exit 0",
-    }
-    for name, body in stubs.items():
-        stub = bin_dir / name
-        stub.write_text(f"#!/bin/bash\n{body}\n")
-        stub.chmod(0o755)
-    script = scripts.delete_script(CFG, BUCKET).replace("/var/lib/lab-bastion-ready", str(marker))
-    result = subprocess.run(
-        ["bash", "-c", script],
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
-        check=False,
-    )
+    result, calls = _run_delete_script(tmp_path, 'printf "lab-nlb echo\\nlab-tls web-lb\\n"')
     assert result.returncode == 0, result.stderr
-    calls = log.read_text().splitlines()
     deletes = [c for c in calls if c.startswith("kubectl delete")]
     assert deletes == [
         "kubectl delete svc -n lab-nlb echo --wait=true --timeout=300s",
