@@ -65,6 +65,8 @@ def build(outputs: StackOutputs, *, aws_api: AwsApi | None = None) -> dict[str, 
         "lab_nfs_path": outputs.nfs_path,
         "lab_ingress_address": outputs.ingress_address,
         "lab_ingress_host": outputs.ingress_host,
+        "lab_ingress_http_port": outputs.ingress_http_port,
+        "lab_ingress_https_port": outputs.ingress_https_port,
     }
     children: dict[str, Any] = {"cluster": {"hosts": {"localhost": dict(CONTROLLER)}}}
     if env == "local":

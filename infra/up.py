@@ -109,7 +109,8 @@ def stage_pulumi(run: Run) -> str:
     pulumi_cli.up(run.env, stream=run.stream)
     out = run.read_outputs()
     nfs = f"{out.nfs_server}:{out.nfs_path}"
-    return f"context {out.context}, ingress {out.ingress_host}, NFS {nfs}, {len(out.nodes)} nodes"
+    ingress = f"{out.ingress_host} (ports {out.ingress_http_port}/{out.ingress_https_port})"
+    return f"context {out.context}, ingress {ingress}, NFS {nfs}, {len(out.nodes)} nodes"
 
 
 def stage_inventory(run: Run) -> str:

@@ -15,6 +15,7 @@ from infra.console import make_console
 from infra.environments import DEFAULT_ENV
 from infra.errors import EXIT_OK
 from infra.inventory import kubeconfig_path
+from infra.probes.http import url
 from infra.render import display_path
 
 # The stages as choices: typer validates --from and lists them in --help.
@@ -81,8 +82,9 @@ def register(app: typer.Typer) -> None:
         console.print(summary(outcome, f"infra up --env {env}"))
         if outcome.outputs is not None:
             out = outcome.outputs
+            site = url("https", out.ingress_host, out.ingress_https_port)
             console.print(
-                f"[ok]{env} lab is up:[/] https://{out.ingress_host}/ — kubeconfig "
+                f"[ok]{env} lab is up:[/] {site} — kubeconfig "
                 f"[path]{display_path(kubeconfig_path(env))}[/], context {out.context}",
                 markup=True,
                 highlight=False,

@@ -83,6 +83,8 @@ outputs = {
     "context": cfg.cluster_name,
     "ingress_address": ingress.dns_name,
     "ingress_host": ingress.host,
+    "ingress_http_port": ingress.ports["http"],
+    "ingress_https_port": ingress.ports["https"],
     "nfs_server": bastion.private_ip,
     "nfs_path": cfg.nfs_path,
     "nodes": cluster.nodes,

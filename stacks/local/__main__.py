@@ -31,6 +31,9 @@ outputs = {
     "context": cluster.context,
     "ingress_address": cfg.ingress_address,
     "ingress_host": cfg.ingress_host,
+    # the host ports kind maps to 80/443 of the ingress node: what everything downstream connects to
+    "ingress_http_port": cfg.http_port,
+    "ingress_https_port": cfg.https_port,
     "nfs_server": nfs.address,
     "nfs_path": cfg.nfs_path,
     "nodes": cluster.nodes,

@@ -394,14 +394,30 @@ def ingress_address(outputs: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="session")
-def ingress_ip(ingress_address: str) -> str:
+def ingress_ports(outputs: dict[str, Any]) -> dict[str, int]:
+    """Scheme -> port the ingress address answers on (``ingress_http_port``/``ingress_https_port``).
+
+    kind maps the host ports ``lab:httpPort``/``lab:httpsPort`` to the node's 80/443, so they need not be
+    80/443. An outputs.json written before the ports were in the contract has neither: 80/443 then.
+    """
+    from infra.probes.http import DEFAULT_PORTS
+
+    return {
+        scheme: int(outputs.get(f"ingress_{scheme}_port") or port) for scheme, port in DEFAULT_PORTS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def ingress_ip(ingress_address: str, ingress_ports: dict[str, int]) -> str:
     """The ingress address as an IP (AWS: the NLB's DNS name, resolved here)."""
     import socket
 
     from infra.probes.dns import ipv4_only
 
     addresses = eventually(
-        lambda: ipv4_only([info[4][0] for info in socket.getaddrinfo(ingress_address, 443)]),
+        lambda: ipv4_only(
+            [info[4][0] for info in socket.getaddrinfo(ingress_address, ingress_ports["https"])]
+        ),
         300,
         10,
         f"resolve {ingress_address}",

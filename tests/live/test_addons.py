@@ -42,21 +42,25 @@ def test_add_1_metrics_server_answers(kube, what, retry_on):
 
 @pytest.mark.live
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_add_2_ingress_controller_answers(kube, curl, ingress_address, scheme, retry_on):
-    """The controller pods are Ready, and the ingress address answers (404 from the default backend)."""
+def test_add_2_ingress_controller_answers(kube, curl, ingress_address, ingress_ports, scheme, retry_on):
+    """The controller pods are Ready, and the ingress address answers (404 from the default backend).
+
+    On the stack's ingress port for the scheme (kind: the host port, e.g. 8080/8443 under rootless Docker).
+    """
+    target = http.url(scheme, ingress_address, ingress_ports[scheme])
 
     def probe() -> None:
         pods = kube.json(kube.core.list_pod_for_all_namespaces(label_selector=INGRESS_CONTROLLER).items)
         assert pods, f"no ingress-nginx controller pod ({INGRESS_CONTROLLER})"
         not_ready = [p["metadata"]["name"] for p in pods if not kube.is_ready(p)]
         assert not not_ready, f"controller pods not Ready: {not_ready}"
-        out = curl("--insecure", "-o", "/dev/null", "-w", http.WRITE_OUT, f"{scheme}://{ingress_address}/")
+        out = curl("--insecure", "-o", "/dev/null", "-w", http.WRITE_OUT, target)
         answer = http.parse_write_out(out or "000")
-        assert answer.answered, f"nothing answers {scheme}://{ingress_address}/"
+        assert answer.answered, f"nothing answers {target}"
         # No Ingress rule matches a bare address: the controller's default backend answers 404.
-        assert answer.status == 404, f"{scheme}://{ingress_address}/ answered {answer.status}, expected 404"
+        assert answer.status == 404, f"{target} answered {answer.status}, expected 404"
 
-    eventually(probe, 300, 5, f"ingress-nginx answering on {scheme}://{ingress_address}", retry_on=retry_on)
+    eventually(probe, 300, 5, f"ingress-nginx answering on {target}", retry_on=retry_on)
 
 
 def _nfs_export(kube, outputs) -> tuple[str, str]:

@@ -1,9 +1,10 @@
 """Ingress: the internet-facing NLB the ingress controller answers on, with a fixed Elastic IP per zone.
 
-Created here rather than by the Load Balancer Controller from a Service so that (a) its DNS name and IPs are
-stack outputs before any addon runs (``ingress_address``, ``ingress_host``) and (b) ``pulumi destroy``
-deletes it; an NLB left behind by a controller would keep its network interfaces in the subnets and block
-their deletion. The ingress controller's pods join the ``ip`` target groups through TargetGroupBindings
+Created here rather than by the Load Balancer Controller from a Service so that (a) its DNS name, IPs and
+listener ports are stack outputs before any addon runs (``ingress_address``, ``ingress_host``,
+``ingress_http_port``, ``ingress_https_port``) and (b) ``pulumi destroy`` deletes it; an NLB left behind by a
+controller would keep its network interfaces in the subnets and block their deletion. The ingress
+controller's pods join the ``ip`` target groups through TargetGroupBindings
 (``playbooks/roles/ingress_nginx``, ARNs found by name by ``infra/inventory.py``).
 
 Proxy protocol is off on the target groups: the inventory reads the attribute back and ingress-nginx's
@@ -62,6 +63,7 @@ class Ingress(pulumi.ComponentResource):
             opts=child,
         )
         self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        self.ports: dict[str, pulumi.Output[int]] = {}  # listener port by name: the contract's ingress ports
         for port_name, port in PORTS.items():
             group = aws.lb.TargetGroup(
                 f"{name}-{port_name}",
@@ -81,7 +83,7 @@ class Ingress(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            aws.lb.Listener(
+            listener = aws.lb.Listener(
                 f"{name}-{port_name}",
                 load_balancer_arn=self.load_balancer.arn,
                 port=port,
@@ -91,6 +93,7 @@ class Ingress(pulumi.ComponentResource):
                 opts=child,
             )
             self.target_groups[port_name] = group
+            self.ports[port_name] = listener.port
         first_zone = next(iter(args.subnet_ids))
         self.dns_name = self.load_balancer.dns_name
         # nip.io host of the first zone's fixed address: resolvable before any addon exists (TLS-1..3).
@@ -99,6 +102,7 @@ class Ingress(pulumi.ComponentResource):
             {
                 "dns_name": self.dns_name,
                 "host": self.host,
+                "ports": self.ports,
                 "target_groups": {k: v.arn for k, v in self.target_groups.items()},
             }
         )

@@ -346,6 +346,8 @@ def aws_lab(moto_endpoint: str, ssh_key_files: tuple[Path, Path], tmp_path_facto
         "context": "lab.k8s.local",
         "ingress_address": nlb["DNSName"],
         "ingress_host": "203-0-113-25.nip.io",
+        "ingress_http_port": 80,
+        "ingress_https_port": 443,
         "nfs_server": described["PrivateIpAddress"],
         "nfs_path": "/exports/k8s",
         "nodes": ["i-0a1b", "i-0b2c", "i-0c3d"],

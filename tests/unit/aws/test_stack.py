@@ -232,6 +232,9 @@ def test_outputs_are_exactly_the_contract(program_run: Any) -> None:
     assert first_eip.inputs["domain"] == "vpc"
     assert parsed.ingress_host.endswith(".nip.io")
     assert parsed.ingress_host.startswith("198-51-100-")
+    assert (parsed.ingress_http_port, parsed.ingress_https_port) == (80, 443)  # the NLB's listener ports
+    listeners = {r.name: r.inputs["port"] for r in program_run.mocks.of_type("aws:lb/listener:Listener")}
+    assert listeners == {"ingress-http": 80, "ingress-https": 443}
     assert parsed.nfs_server == "172.30.32.10"
     assert parsed.nfs_path == "/exports/k8s"
     assert parsed.nodes == ["i-0a1b", "i-0b2c", "i-0c3d"]

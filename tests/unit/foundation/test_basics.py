@@ -40,6 +40,8 @@ RAW_OUTPUTS = {
     "context": "kind-lab",
     "ingress_address": "127.0.0.1",
     "ingress_host": "127-0-0-1.nip.io",
+    "ingress_http_port": 8080,
+    "ingress_https_port": 8443,
     "nfs_server": "172.18.0.10",
     "nfs_path": "/exports",
     "nodes": ["lab-control-plane", "lab-worker", "lab-worker2"],
@@ -57,6 +59,23 @@ def test_outputs_missing_a_key_name_it():
     raw = {k: v for k, v in RAW_OUTPUTS.items() if k != "nfs_server"}
     with pytest.raises(InfraError, match="nfs_server"):
         contract.parse_outputs(raw)
+
+
+def test_outputs_carry_the_ingress_ports_as_ints():
+    outputs = contract.parse_outputs(RAW_OUTPUTS)
+    assert (outputs.ingress_http_port, outputs.ingress_https_port) == (8080, 8443)
+    # Pulumi carries numbers as doubles: an integral one is the same port
+    doubled = contract.parse_outputs({**RAW_OUTPUTS, "ingress_https_port": 443.0})
+    assert doubled.ingress_https_port == 443
+    assert type(doubled.ingress_https_port) is int
+
+
+@pytest.mark.parametrize("key", ["ingress_http_port", "ingress_https_port"])
+@pytest.mark.parametrize("value", ["8080", 0, 65536, -1, 80.5, True, None, [80]])
+def test_outputs_refuse_a_port_that_is_not_one(key, value):
+    with pytest.raises(InfraError, match=f"stack output '{key}' is .* not a port number") as caught:
+        contract.parse_outputs({**RAW_OUTPUTS, key: value})
+    assert "pulumi up" in caught.value.hint
 
 
 @pytest.mark.parametrize(

@@ -361,6 +361,8 @@ def test_stack_outputs_write_the_kubeconfig_0600(isolated_state):
         "kind-lab",
         "127.0.0.1",
         HOST,
+        80,
+        443,
         "172.18.0.5",
         "/exports",
         ["lab-control-plane"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from typer.testing import CliRunner
@@ -21,6 +22,15 @@ def test_up_prints_each_stage_with_its_time_and_where_the_lab_is(recorder, hooks
         assert re.search(rf"✓ {stage} \d+\.\ds", result.output), stage
     assert "local lab is up: https://127-0-0-1.nip.io/" in result.output
     assert "context kind-lab" in result.output
+
+
+def test_up_names_a_non_default_https_port_in_the_lab_url(recorder, hooks, recorded_outputs):
+    rootless = {**recorded_outputs, "ingress_http_port": 8080, "ingress_https_port": 8443}
+    recorder.on("pulumi stack output", stdout=json.dumps(rootless))
+    result = invoke("up", "--env", "local")
+    assert result.exit_code == 0, result.output
+    assert "local lab is up: https://127-0-0-1.nip.io:8443/" in result.output
+    assert "ingress 127-0-0-1.nip.io (ports 8080/8443)" in result.output  # the pulumi stage's line
 
 
 def test_a_failing_stage_is_one_error_line_with_the_resume_hint(recorder, hooks):

@@ -50,6 +50,14 @@ def test_a_second_write_changes_nothing(outputs):
     assert [w.path.stat().st_mtime_ns for w in second] == stamps
 
 
+def test_the_ingress_ports_reach_the_inventory(recorded_outputs):
+    """Other host ports (rootless Docker) reach Ansible: the ingress role's readiness wait asks them."""
+    moved = parse_outputs({**recorded_outputs, "ingress_http_port": 8080, "ingress_https_port": 8443})
+    lab = inventory.build(moved)["all"]["vars"]
+    assert (lab["lab_ingress_http_port"], lab["lab_ingress_https_port"]) == (8080, 8443)
+    assert "lab_ingress_http_port: 8080\n" in inventory.render(moved)  # a YAML int, not a string
+
+
 def test_a_changed_output_rewrites_only_what_depends_on_it(outputs, recorded_outputs):
     inventory.write(outputs)
     moved = parse_outputs({**recorded_outputs, "nfs_server": "172.18.0.9"})

@@ -80,6 +80,7 @@ def test_exports_are_exactly_the_output_contract(default_run):
     assert outputs.environment == "local"
     assert outputs.context == "kind-lab"
     assert (outputs.ingress_address, outputs.ingress_host) == ("127.0.0.1", "127-0-0-1.nip.io")
+    assert (outputs.ingress_http_port, outputs.ingress_https_port) == (80, 443)
     assert (outputs.nfs_server, outputs.nfs_path) == ("172.18.0.5", "/exports/k8s")  # stdout, stripped
     assert outputs.nodes == ["lab-control-plane", "lab-worker", "lab-worker2"]
     assert outputs.kubeconfig.startswith("apiVersion: v1")
@@ -100,6 +101,18 @@ def test_stack_config_drives_the_resources(stack_runner):
     assert "--name demo-nfs" in commands["nfs-container"]["create"]
     assert run.exports["context"] == "kind-demo"
     assert run.exports["nodes"] == ["demo-control-plane", "demo-worker", "demo-worker2", "demo-worker3"]
+
+
+def test_other_host_ports_are_what_the_stack_exports(stack_runner):
+    """Rootless Docker binds no port below 1024: the configured host ports are the ingress ports after."""
+    run = stack_runner({"httpPort": "8080", "httpsPort": "8443"})
+    assert run.error is None
+    config = yaml.safe_load(run.commands()["kind-cluster"]["stdin"])
+    mappings = {m["containerPort"]: m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]}
+    assert mappings == {80: 8080, 443: 8443}  # the node (and ingress-nginx in it) stays on 80/443
+    outputs = parse_outputs(run.exports)
+    assert (outputs.ingress_http_port, outputs.ingress_https_port) == (8080, 8443)
+    assert (type(run.exports["ingress_http_port"]), type(run.exports["ingress_https_port"])) == (int, int)
 
 
 def test_the_project_defaults_reach_the_program_through_pulumi_config(stack_runner, tmp_path):

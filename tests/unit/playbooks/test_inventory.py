@@ -18,6 +18,8 @@ OUTPUT_TO_VAR = {
     "kubeconfig": "lab_kubeconfig",
     "context": "lab_kube_context",
     "ingress_address": "lab_ingress_address",
+    "ingress_http_port": "lab_ingress_http_port",
+    "ingress_https_port": "lab_ingress_https_port",
     "nfs_server": "lab_nfs_server",
     "nfs_path": "lab_nfs_path",
 }
@@ -81,6 +83,8 @@ def test_local_fixture_is_what_infra_generates(ansible: Any, tmp_path: Any, monk
         context=lab["lab_kube_context"],
         ingress_address=lab["lab_ingress_address"],
         ingress_host=lab["lab_ingress_host"],
+        ingress_http_port=lab["lab_ingress_http_port"],
+        ingress_https_port=lab["lab_ingress_https_port"],
         nfs_server=lab["lab_nfs_server"],
         nfs_path=lab["lab_nfs_path"],
         nodes=list(fixture["all"]["children"]["kind_nodes"]["hosts"]),

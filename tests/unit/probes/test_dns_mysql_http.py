@@ -167,3 +167,36 @@ def test_https_redirect(out, ok):
     if not ok:
         with pytest.raises(AssertionError):
             http.check_https_redirect(answer, "127-0-0-1.nip.io")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "port", "path", "expected"),
+    [
+        ("http", 80, "/", "http://127-0-0-1.nip.io/"),
+        ("https", 443, "/", "https://127-0-0-1.nip.io/"),
+        ("http", 8080, "/", "http://127-0-0-1.nip.io:8080/"),  # rootless Docker: lab:httpPort 8080
+        ("https", 8443, "/", "https://127-0-0-1.nip.io:8443/"),
+        ("https", 80, "healthz", "https://127-0-0-1.nip.io:80/healthz"),  # the default is the scheme's
+        ("http", 443, "/healthz", "http://127-0-0-1.nip.io:443/healthz"),
+    ],
+)
+def test_url_names_the_port_only_when_not_the_schemes_default(scheme, port, path, expected):
+    assert http.url(scheme, "127-0-0-1.nip.io", port, path) == expected
+
+
+def test_url_refuses_another_scheme():
+    with pytest.raises(ValueError, match="http or https"):
+        http.url("ftp", "127-0-0-1.nip.io", 21)
+
+
+@pytest.mark.parametrize(
+    ("out", "port"),
+    [
+        ("308 https://127-0-0-1.nip.io/", 443),  # what ingress-nginx sends with its default HTTPS port
+        ("308 https://127-0-0-1.nip.io:8443/", 8443),  # with use-port-in-redirects and --https-port=8443
+    ],
+)
+def test_https_redirect_reports_the_port_it_names(out, port):
+    answer = http.parse_write_out(out)
+    assert http.redirect_port(answer) == port
+    assert http.check_https_redirect(answer, "127-0-0-1.nip.io") == port
