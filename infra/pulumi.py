@@ -92,8 +92,12 @@ def up(env: Environment, *, stream: bool = True) -> None:
 
 
 def destroy(env: Environment, *, stream: bool = True) -> bool:
-    """``pulumi destroy`` of the environment's stack; False when there was no stack to destroy."""
-    if not stack_exists(env):
+    """``pulumi destroy`` of the environment's stack; False when there was no stack to destroy.
+
+    A backend that never held any state (no ``.pulumi`` folder) has nothing to destroy: say so without
+    needing the Pulumi CLI or creating a passphrase.
+    """
+    if not (pulumi_backend_dir() / ".pulumi").exists() or not stack_exists(env):
         return False
     proc.run(
         ["pulumi", "destroy", "--yes", "--skip-preview", *_stack_args(env)],

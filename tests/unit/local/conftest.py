@@ -19,7 +19,7 @@ import yaml
 from infra import envconfig, proc
 from infra import up as lab
 from infra.errors import ToolMissingError
-from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
+from infra.paths import PLAYBOOKS_DIR, STACKS_DIR, pulumi_backend_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STACK = str(STACKS_DIR / "local")
@@ -195,7 +195,8 @@ class Recorder:
 
 @pytest.fixture
 def recorder(monkeypatch, recorded_outputs) -> Recorder:
-    """infra.proc.run replaced; a stack that exists and prints the recorded outputs."""
+    """infra.proc.run replaced; a stack that exists (state in the backend), printing the recorded outputs."""
+    (pulumi_backend_dir() / ".pulumi" / "stacks").mkdir(parents=True)
     rec = Recorder()
     rec.on("pulumi stack output", stdout=json.dumps(recorded_outputs))
     rec.on("pulumi stack ls", stdout=json.dumps([{"name": "local", "current": True}]))

@@ -74,7 +74,7 @@ def test_a_failing_stage_stops_the_run_and_says_how_to_resume(recorder, hooks, i
     elif stage == "pulumi":
         recorder.on("pulumi up", returncode=255, stderr="error: update failed")
     elif stage == "inventory":
-        isolated_state.mkdir(parents=True)
+        isolated_state.mkdir(parents=True, exist_ok=True)
         (isolated_state / "local").write_text("a file where the folder should be")
     elif stage == "addons":
         recorder.on("ansible-playbook", returncode=2, stdout="fatal: [lab-worker]: UNREACHABLE!")
@@ -223,6 +223,23 @@ def test_down_without_a_stack_still_cleans_up(recorder, isolated_state, recorded
     outcome = lab.down("local")
     assert [c.argv[:3] for c in recorder.calls] == [["pulumi", "stack", "ls"]]
     assert outcome.events[0].detail.startswith("no stack local")
+    assert not (isolated_state / "local" / "kubeconfig").exists()
+
+
+def test_down_with_a_backend_that_never_held_state_needs_no_pulumi(
+    recorder, isolated_state, recorded_outputs
+):
+    import shutil
+
+    from infra import inventory
+    from infra.contract import parse_outputs
+
+    shutil.rmtree(isolated_state / "pulumi")
+    inventory.write(parse_outputs(recorded_outputs))
+    outcome = lab.down("local")
+    assert recorder.calls == []  # no pulumi process, so no Pulumi CLI needed
+    assert outcome.events[0].detail.startswith("no stack local")
+    assert not (isolated_state / "pulumi-passphrase").exists()
     assert not (isolated_state / "local" / "kubeconfig").exists()
 
 
