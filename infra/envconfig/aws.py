@@ -24,6 +24,7 @@ from infra.envconfig import read_config, validate
 from infra.errors import ConfigError
 from infra.paths import STACKS_DIR
 from infra.planning import EnvPlan
+from infra.tools import TOOLS
 
 PROJECT_FILE = STACKS_DIR / "aws" / "Pulumi.yaml"  # committed: the declared defaults
 STACK_FILE = STACKS_DIR / "aws" / "Pulumi.aws.yaml"  # gitignored: the user's own values, the salt
@@ -76,20 +77,21 @@ class ToolPin(BaseModel):
         return value
 
 
-# Checksums of the linux/amd64 downloads, looked up in the upstream release manifests:
-# kops: kubernetes/k8s.io artifacts/manifests/k8s-staging-kops/1.35.1.yaml (file promoter, sha256 of
-# artifacts.k8s.io/binaries/kops/1.35.1/linux/amd64/kops); kubectl: the .sha256 next to
-# dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubectl (also in kubespray's checksums.yml); helm: the
-# .sha256sum next to get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz (same value in several pinned installers).
+# kops: the sha256 of artifacts.k8s.io/binaries/kops/1.35.1/linux/amd64/kops, from the upstream release
+# manifest (kubernetes/k8s.io artifacts/manifests/k8s-staging-kops/1.35.1.yaml).
 DEFAULT_KOPS = ToolPin(
     version="1.35.1", sha256="30b14da38922b829157175d1c3af81de05701da6bc0456799fa1c3f2795a9f9c"
 )
-DEFAULT_KUBECTL = ToolPin(
-    version="1.35.1", sha256="36e2f4ac66259232341dd7866952d64a958846470f6a9a6a813b9117bd965207"
-)
-DEFAULT_HELM = ToolPin(
-    version="3.19.0", sha256="a7f81ce08007091b86d8bd696eb4d86b8d0f2e1b9f6c714be62f82f96a594496"
-)
+
+
+def _workstation_pin(name: str) -> ToolPin:
+    """The bastion runs the same kubectl/helm release as the user's machine (one pin, in infra/tools.py)."""
+    tool = TOOLS[name]
+    return ToolPin(version=tool.version.removeprefix("v"), sha256=tool.sha256["linux-amd64"])
+
+
+DEFAULT_KUBECTL = _workstation_pin("kubectl")
+DEFAULT_HELM = _workstation_pin("helm")
 
 
 def kops_url(pin: ToolPin) -> str:

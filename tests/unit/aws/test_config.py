@@ -22,7 +22,7 @@ def test_defaults_match_the_lab() -> None:
     assert all(s.cidr.subnet_of(cfg.vpc_cidr) for s in cfg.subnets)
     assert (cfg.control_plane_count, cfg.node_count) == (1, 2)
     assert cfg.cluster_name.endswith(".k8s.local")
-    assert (cfg.kops.version, cfg.kubectl.version, cfg.helm.version) == ("1.35.1", "1.35.1", "3.19.0")
+    assert (cfg.kops.version, cfg.kubectl.version, cfg.helm.version) == ("1.35.1", "1.35.8", "3.22.0")
 
 
 @pytest.mark.parametrize(
@@ -238,3 +238,13 @@ def test_ingress_target_group_names_fit_aws_and_stay_apart(cluster: str, prefix:
     names = [cfg.ingress_target_group_name(p) for p in ("http", "https")]
     assert names == [f"{prefix}-ingress-http", f"{prefix}-ingress-https"]
     assert max(len(n) for n in names) <= 32  # AWS's limit for target group names
+
+
+def test_the_bastion_runs_the_workstations_kubectl_and_helm():
+    from infra.envconfig.aws import DEFAULT_HELM, DEFAULT_KUBECTL
+    from infra.tools import TOOLS
+
+    assert f"v{DEFAULT_KUBECTL.version}" == TOOLS["kubectl"].version
+    assert DEFAULT_KUBECTL.sha256 == TOOLS["kubectl"].sha256["linux-amd64"]
+    assert f"v{DEFAULT_HELM.version}" == TOOLS["helm"].version
+    assert DEFAULT_HELM.sha256 == TOOLS["helm"].sha256["linux-amd64"]

@@ -45,8 +45,8 @@ def test_user_data_pins_every_tool_with_its_checksum() -> None:
     fetched = re.findall(r"^fetch (\S+) \S+ ([0-9a-f]{64})$", USER_DATA, flags=re.MULTILINE)
     assert fetched == [
         ("https://artifacts.k8s.io/binaries/kops/1.35.1/linux/amd64/kops", CFG.kops.sha256),
-        ("https://dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubectl", CFG.kubectl.sha256),
-        ("https://get.helm.sh/helm-v3.19.0-linux-amd64.tar.gz", CFG.helm.sha256),
+        (f"https://dl.k8s.io/release/v{CFG.kubectl.version}/bin/linux/amd64/kubectl", CFG.kubectl.sha256),
+        (f"https://get.helm.sh/helm-v{CFG.helm.version}-linux-amd64.tar.gz", CFG.helm.sha256),
     ]
     assert USER_DATA.rstrip().endswith("touch /var/lib/lab-bastion-ready")  # only after every check passed
 
