@@ -57,6 +57,7 @@ class Run:
     env: Environment
     report: Reporter
     stream: bool = True
+    tls: tuple[Path, Path] | None = None  # the user's certificate and key for the TLS lab, else self-signed
     _outputs: StackOutputs | None = None
 
     def say(self, stage: str, detail: str) -> None:
@@ -157,7 +158,8 @@ def stage_addons(run: Run) -> str:
 
 def stage_secrets(run: Run) -> str:
     runtime_secrets = _hook("infra.secrets", "runtime_secrets")
-    made = runtime_secrets(run.env.name, run.outputs.ingress_host)
+    cert, key = run.tls or (None, None)
+    made = runtime_secrets(run.env.name, run.outputs.ingress_host, cert_file=cert, key_file=key)
     names = [f"{s['metadata'].get('namespace', 'default')}/{s['metadata']['name']}" for s in made]
     return f"{len(names)} run-time Secret(s) ready under .infra/{run.env.name}/secrets: {', '.join(names)}"
 
@@ -259,15 +261,20 @@ def up(
     report: Reporter | None = None,
     stream: bool = True,
     clock: Callable[[], float] = time.monotonic,
+    tls: tuple[Path, Path] | None = None,
 ) -> Outcome:
-    """Stand up ``env`` from ``from_stage`` (default: the first) to the end; raise StageError on failure."""
+    """Stand up ``env`` from ``from_stage`` (default: the first) to the end; raise StageError on failure.
+
+    ``tls``: the user's certificate and key files for the TLS lab (checked, then stored as the environment's
+    pair) instead of a self-signed certificate.
+    """
     environment = get_environment(env)
     start = 0
     if from_stage is not None:
         if from_stage not in STAGES:
             raise InfraError(f"unknown stage '{from_stage}'", f"use one of: {', '.join(STAGES)}")
         start = STAGES.index(from_stage)
-    run = Run(environment, report or _ignore, stream)
+    run = Run(environment, report or _ignore, stream, tls)
     outcome = Outcome(env)
     _run_stages(
         STAGES[start:],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from infra import up as lab
 from infra.commands._common import ENV_NAMES, user_errors
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV
-from infra.errors import EXIT_OK
+from infra.errors import EXIT_OK, InfraError
 from infra.inventory import kubeconfig_path
 from infra.probes.http import url
 from infra.render import display_path
@@ -69,6 +70,15 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        tls_cert: Annotated[
+            Path | None,
+            typer.Option(
+                "--tls-cert", help="Your certificate (PEM) for the TLS lab, instead of a self-signed one."
+            ),
+        ] = None,
+        tls_key: Annotated[
+            Path | None, typer.Option("--tls-key", help="The private key (PEM) of --tls-cert.")
+        ] = None,
     ) -> None:
         """Stand up the lab: preflight, pulumi, inventory, addons, secrets, apply, wait, verify.
 
@@ -77,8 +87,11 @@ def register(app: typer.Typer) -> None:
         """
         console = make_console()
         with user_errors():
+            if (tls_cert is None) != (tls_key is None):
+                raise InfraError("--tls-cert and --tls-key go together", "pass both files, or neither")
             stage = from_stage.value if from_stage is not None else None
-            outcome = lab.up(env, from_stage=stage, report=stage_printer(console))
+            tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+            outcome = lab.up(env, from_stage=stage, report=stage_printer(console), tls=tls)
         console.print(summary(outcome, f"infra up --env {env}"))
         if outcome.outputs is not None:
             out = outcome.outputs

@@ -81,8 +81,10 @@ def recorder(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Recorder:
 def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real preflight; fakes (noting their arguments) for the stages after the addons."""
 
-    def runtime_secrets(env: str, ingress_host: str) -> list[dict[str, Any]]:
-        recorder.note(f"<secrets> {env} {ingress_host}")
+    def runtime_secrets(
+        env: str, ingress_host: str, *, cert_file=None, key_file=None
+    ) -> list[dict[str, Any]]:
+        recorder.note(f"<secrets> {env} {ingress_host}" + (f" {cert_file} {key_file}" if cert_file else ""))
         return [{"kind": "Secret", "metadata": {"namespace": "lab-tls", "name": "web-tls"}}]
 
     def reconcile(env: str, outputs: Any, *, wait: bool, progress: Callable[[str], None]) -> ReconcileResult:

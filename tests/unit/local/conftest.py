@@ -241,8 +241,13 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
         recorder.note(f"<preflight.check> {env}")
         return ["kind", "kubectl", "helm", "pulumi"]
 
-    def runtime_secrets(env: str, ingress_host: str) -> list[dict[str, Any]]:
-        recorder.note(f"<secrets.runtime_secrets> {env} {ingress_host}")
+    def runtime_secrets(
+        env: str, ingress_host: str, *, cert_file=None, key_file=None
+    ) -> list[dict[str, Any]]:
+        recorder.note(
+            f"<secrets.runtime_secrets> {env} {ingress_host}"
+            + (f" {cert_file} {key_file}" if cert_file else "")
+        )
         return [{"kind": "Secret", "metadata": {"namespace": "lab-tls", "name": "web-tls"}}]
 
     def reconcile(env: str, outputs, *, wait: bool, progress) -> FakeReconcile:

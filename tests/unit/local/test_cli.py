@@ -68,3 +68,17 @@ def test_down_destroys_and_cleans_up(recorder, hooks):
     assert result.exit_code == 0, result.output
     assert re.search(r"✓ destroy \d+\.\ds stack local destroyed", result.output)
     assert "✓ cleanup" in result.output
+
+
+def test_your_own_certificate_reaches_the_secrets_stage(recorder, hooks, tmp_path):
+    cert, key = tmp_path / "lab.crt", tmp_path / "lab.key"
+    result = invoke("up", "--tls-cert", str(cert), "--tls-key", str(key))
+    assert result.exit_code == 0, result.output
+    assert f"<secrets.runtime_secrets> local 127-0-0-1.nip.io {cert} {key}" in recorder.commands()
+
+
+def test_a_certificate_without_its_key_is_refused_before_anything_runs(recorder, hooks, tmp_path):
+    result = invoke("up", "--tls-cert", str(tmp_path / "lab.crt"))
+    assert result.exit_code == 2
+    assert "error: --tls-cert and --tls-key go together" in result.stderr
+    assert recorder.calls == []
