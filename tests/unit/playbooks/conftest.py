@@ -7,12 +7,14 @@ scraped from the screen output.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -82,6 +84,16 @@ def write_inventory(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+def load_filter_plugin(name: str) -> ModuleType:
+    """A module of playbooks/filter_plugins, imported by path (Ansible loads them the same way)."""
+    spec = importlib.util.spec_from_file_location(name, PLAYBOOKS / "filter_plugins" / f"{name}.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_fixture(env: str) -> dict[str, Any]:
     return yaml.safe_load((FIXTURES / f"{env}.yml").read_text())
 
@@ -123,5 +135,6 @@ def ansible() -> Any:
         run = staticmethod(run_playbook)
         write_inventory = staticmethod(write_inventory)
         load_fixture = staticmethod(load_fixture)
+        load_filter_plugin = staticmethod(load_filter_plugin)
 
     return Helpers

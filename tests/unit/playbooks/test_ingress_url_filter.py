@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[3] / "playbooks" / "filter_plugins" / "ingress_url.py"
-
 
 @pytest.fixture(scope="module")
-def plugin() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ingress_url", PLUGIN)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def plugin(ansible: Any) -> ModuleType:
+    return ansible.load_filter_plugin("ingress_url")
 
 
 @pytest.mark.parametrize(

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[3] / "playbooks" / "filter_plugins" / "k8s_status.py"
-
 
 @pytest.fixture(scope="module")
-def k8s() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("k8s_status", PLUGIN)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def k8s(ansible: Any) -> ModuleType:
+    return ansible.load_filter_plugin("k8s_status")
 
 
 # Recorded shapes (trimmed to the fields the filters read)
