@@ -16,7 +16,7 @@ PIPENV := $(PYTHON) -m pipenv
 RUN := $(PIPENV) run
 VENV_STAMP := .venv/.synced
 
-.PHONY: help deps test-deps up down plan verify drift reconcile test unit lint
+.PHONY: help deps tools test-deps up down plan verify drift reconcile test unit lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ $(VENV_STAMP): Pipfile.lock
 		|| { echo "error: could not install pipenv with $(PYTHON) -m pip — install it (https://pipenv.pypa.io/en/latest/installation.html), then run make again" >&2; exit 2; }
 	$(PIPENV) sync --dev
 	@touch $@
+
+# The pinned CLIs (infra/tools.py) into .tools/bin when missing from PATH; `make up` does this itself.
+TOOLS ?= kind kubectl helm pulumi
+tools: deps ## Install the pinned CLIs (TOOLS="kind kubectl helm pulumi") into .tools/bin, sha256-checked
+	$(RUN) python -m infra.tools $(TOOLS)
 
 # Optional, as root on Debian/Ubuntu: a userspace NFS server and client, so the nfs_server role's live tests
 # (tests/unit/playbooks/test_nfs_server_role.py) run for real instead of skipping with the reason.

@@ -135,9 +135,10 @@ def _download(url: str) -> bytes:
         return response.read()
 
 
-def install(name: str, *, plat: str | None = None, download: Downloader = _download) -> Path:
+def install(name: str, *, plat: str | None = None, download: Downloader | None = None) -> Path:
     """Download, verify and install one pinned tool into ``.tools/bin``; nothing is left on failure."""
     tool = TOOLS[name]
+    download = download or _download
     plat = plat or current_platform()
     url = tool.url_for(plat)
     by_hand = f"install {name} {tool.version} yourself ({tool.docs}) or put it on PATH"
@@ -191,6 +192,32 @@ def _extract(archive: bytes, member: str | None, name: str) -> dict[str, bytes]:
     return files
 
 
-def ensure(name: str, *, download: Downloader = _download) -> Path:
+def ensure(name: str, *, download: Downloader | None = None) -> Path:
     """The path of a usable tool: found, or installed now."""
     return find(name) or install(name, download=download)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m infra.tools NAME...`` (``make tools``): the pinned release of each tool in ``.tools/bin``.
+
+    Unlike :func:`ensure`, a different release on PATH does not count: CI runs exactly the pinned CLIs.
+    """
+    import sys
+
+    names = list(sys.argv[1:] if argv is None else argv) or list(TOOLS)
+    unknown = [n for n in names if n not in TOOLS]
+    if unknown:
+        print(f"error: unknown tool(s) {', '.join(unknown)} — known: {', '.join(TOOLS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        try:
+            pinned = bin_dir() / name
+            print(pinned if pinned.is_file() else install(name))
+        except ToolMissingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

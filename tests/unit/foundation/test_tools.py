@@ -168,3 +168,19 @@ def test_preflight_refuses_the_aws_placeholder_default_before_calling_aws(monkey
         preflight.check("aws", install=lambda name: pytest.fail(f"downloaded {name}"))
     assert "AWS stack config (lab:sshCidr is 203.0.113.10/32, a documentation address" in caught.value.message
     assert "pulumi config set lab:sshCidr" in caught.value.hint
+
+
+def test_make_tools_installs_the_pinned_release_even_with_another_on_path(monkeypatch, capsys):
+    payload = b"\x7fELF pinned kind"
+    _pin(monkeypatch, "kind", payload, plat=tools.current_platform())
+    monkeypatch.setattr(tools, "_download", lambda url: payload)
+    monkeypatch.setattr(tools.shutil, "which", lambda name: f"/usr/bin/{name}")  # a runner's own kind
+    assert tools.main(["kind"]) == 0
+    assert (tools.bin_dir() / "kind").read_bytes() == payload
+    assert capsys.readouterr().out.strip() == str(tools.bin_dir() / "kind")
+    assert tools.main(["kind"]) == 0  # already there: nothing downloaded again
+
+
+def test_make_tools_names_an_unknown_tool(capsys):
+    assert tools.main(["kubectl", "kubeadm"]) == 2
+    assert "unknown tool(s) kubeadm" in capsys.readouterr().err
