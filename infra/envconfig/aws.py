@@ -278,8 +278,9 @@ class AwsConfig(BaseModel):
             raise ConfigError(
                 f"lab:sshCidr is {self.ssh_cidr}, a documentation address (the placeholder default of "
                 "stacks/aws/Pulumi.yaml)",
-                "set your own: `pulumi config set lab:sshCidr $(curl -s https://checkip.amazonaws.com)/32 "
-                "-C stacks/aws -s aws`",
+                "put your public IP in your stack file stacks/aws/Pulumi.aws.yaml (`config:` then "
+                "`lab:sshCidr: <your-ip>/32`; `curl -s https://checkip.amazonaws.com` prints it), or run "
+                "`pulumi config set lab:sshCidr <your-ip>/32 -C stacks/aws -s aws`",
             )
 
 

@@ -168,6 +168,7 @@ def test_preflight_refuses_the_aws_placeholder_default_before_calling_aws(monkey
         preflight.check("aws", install=lambda name: pytest.fail(f"downloaded {name}"))
     assert "AWS stack config (lab:sshCidr is 203.0.113.10/32, a documentation address" in caught.value.message
     assert "pulumi config set lab:sshCidr" in caught.value.hint
+    assert "stacks/aws/Pulumi.aws.yaml" in caught.value.hint  # settable before the Pulumi CLI is installed
 
 
 def test_make_tools_installs_the_pinned_release_even_with_another_on_path(monkeypatch, capsys):
