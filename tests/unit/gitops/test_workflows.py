@@ -6,7 +6,11 @@ Schema validity is checked by `make lint` (check-jsonschema --builtin-schema ven
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,11 @@ def step_running(workflow: dict[str, Any], command: str) -> list[dict[str, Any]]
 def with_of(workflow: dict[str, Any], action: str) -> dict[str, Any]:
     (step,) = [s for s in steps(workflow) if str(s.get("uses", "")).startswith(action + "@")]
     return step.get("with") or {}
+
+
+def step_named(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    (step,) = [s for s in steps(workflow) if s.get("name") == name]
+    return step
 
 
 def test_only_these_workflows_exist():
@@ -157,3 +166,110 @@ def test_the_docs_name_the_secrets_the_workflow_reads(workflows):
     docs = (Path(REPO_ROOT) / "docs" / "gitops.md").read_text()
     assert used == {"KUBECONFIG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"}
     assert [name for name in used if f"`{name}`" not in docs] == []
+
+
+# (workflow, step) of every run script that pipes a command into another (`make up ... | tee log`).
+PIPED = [
+    (name, step["name"])
+    for name in NAMES
+    for step in steps(load(name))
+    if re.search(r"[^|]\|[^|]", str(step.get("run", "")))
+]
+
+
+def test_some_run_scripts_pipe_into_tee():
+    assert [step for name, step in PIPED if name == "e2e-kind.yml"]
+
+
+@pytest.mark.parametrize(("name", "step_name"), PIPED)
+def test_piped_run_scripts_use_the_pipefail_shell(workflows, name, step_name):
+    # A `run:` without `shell:` is `bash -e {0}`: `make up | tee` would then pass whatever make returned.
+    # Only an explicit `shell: bash` is `bash --noprofile --norc -eo pipefail {0}`.
+    assert step_named(workflows[name], step_name).get("shell") == "bash"
+
+
+UPLOADS = [
+    (name, i)
+    for name in NAMES
+    for i, step in enumerate(steps(load(name)))
+    if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+]
+
+
+@pytest.mark.parametrize(("name", "index"), UPLOADS)
+def test_uploads_of_dot_folders_include_hidden_files(workflows, name, index):
+    # actions/upload-artifact >= v4.4 leaves out every path with a component starting with "." unless
+    # include-hidden-files is true: without it the .infra/ reports and logs are never uploaded.
+    upload = steps(workflows[name])[index]["with"]
+    paths = [line.strip() for line in str(upload["path"]).splitlines() if line.strip()]
+    assert paths
+    if any(part.startswith(".") for path in paths for part in Path(path).parts):
+        assert upload.get("include-hidden-files") is True
+
+
+# What ansible-core's default callback writes to ANSIBLE_LOG_PATH, with the project's ansible.cfg.
+RECAP_PLAYBOOK = textwrap.dedent(
+    """\
+    - name: Idempotence probe
+      hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: Maybe change something
+          ansible.builtin.command: "true"
+          changed_when: changes | bool
+    """
+)
+IDEMPOTENCE_STEP = "Idempotence - Ansible reported changed=0"
+
+
+@pytest.fixture(scope="module")
+def ansible_logs(tmp_path_factory) -> dict[bool, Path]:
+    """Real ansible-playbook logs (ANSIBLE_LOG_PATH) of a run that changed nothing and one that did."""
+    playbook_bin = Path(sys.executable).parent / "ansible-playbook"
+    if not playbook_bin.is_file():
+        pytest.skip(f"no ansible-playbook beside {sys.executable}")
+    folder = tmp_path_factory.mktemp("ansible")
+    (folder / "play.yml").write_text(RECAP_PLAYBOOK)
+    logs, runs = {}, []
+    for changes in (False, True):
+        logs[changes] = folder / f"changes-{changes}.log"
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(REPO_ROOT / "playbooks" / "ansible.cfg"),
+            "ANSIBLE_LOG_PATH": str(logs[changes]),
+            "ANSIBLE_LOCAL_TEMP": str(folder / "tmp"),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        }
+        argv = [str(playbook_bin), "-i", "localhost,", "-c", "local", "-e", f"changes={changes}", "play.yml"]
+        runs.append(
+            subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        )
+    for run in runs:
+        output, _ = run.communicate(timeout=120)
+        assert run.returncode == 0, output.decode()
+    return logs
+
+
+@pytest.mark.parametrize(("changes", "exit_code"), [(False, 0), (True, 1)])
+def test_the_idempotence_step_reads_the_recap_ansible_logs(
+    workflows, ansible_logs, tmp_path, changes, exit_code
+):
+    # The step's own script, run as GitHub runs `shell: bash`, on a real log: the PLAY RECAP must be there.
+    step = step_named(workflows["e2e-kind.yml"], IDEMPOTENCE_STEP)
+    up2 = step_named(workflows["e2e-kind.yml"], "Idempotence - a second make up")  # it reads this one's log
+    wanted = up2["env"]["ANSIBLE_LOG_PATH"].replace("${{ github.workspace }}/", "")
+    assert f"log={wanted}" in step["run"]
+    (tmp_path / wanted).parent.mkdir(parents=True)
+    (tmp_path / wanted).write_bytes(ansible_logs[changes].read_bytes())
+    summary = tmp_path / "summary.md"
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "GITHUB_STEP_SUMMARY": str(summary)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == exit_code, result.stdout + result.stderr
+    assert "changed=" in result.stdout  # it printed the recap lines it found
+    assert ("changed=0" in summary.read_text()) if exit_code == 0 else not summary.exists()
