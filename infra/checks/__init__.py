@@ -37,6 +37,7 @@ _REGISTERED = rules  # importing infra.checks.rules registers the policy rules
 def check_documents(docs: list[Document], kube_version: str) -> list[Finding]:
     """All findings for a set of documents, in document order (errors first within a document)."""
     schema.schema_dir(kube_version)  # an unsupported version is a usage error before anything else
+    kube_version = schema.major_minor(kube_version)
     docset = DocSet(docs, kube_version)
     findings: list[Finding] = []
     unknown: list[Document] = []

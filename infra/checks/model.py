@@ -107,6 +107,17 @@ class PodTemplate:
                 if isinstance(container, dict):
                     yield name, container
 
+    def running_containers(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Containers that run beside the app: ``containers`` and sidecars (init, ``restartPolicy: Always``).
+
+        These are the containers whose named ports a Service can target and whose requests an HPA sums
+        (Kubernetes' ``FindPort`` and the replica calculator both add restartable init containers).
+        """
+        yield from self.containers(init=False)
+        for container in as_list(self.spec.get("initContainers")):
+            if isinstance(container, dict) and container.get("restartPolicy") == "Always":
+                yield "initContainers", container
+
 
 CONTAINER_FIELDS = {
     "containers": "container",
@@ -131,6 +142,21 @@ def pod_template(doc: Document) -> PodTemplate | None:
         return None
     labels = as_dict(dig(template, "metadata", "labels"))
     return PodTemplate(doc, labels, as_dict(template.get("spec")), ".".join((*path, "spec")))
+
+
+POD_LEVEL_RESOURCES_SINCE = (1, 34)  # PodLevelResources: alpha in 1.32 (off), beta and on by default in 1.34
+
+
+def pod_level_resources(kube_version: str) -> bool:
+    """Whether the target honours pod-level ``spec.resources`` by default (QoS class, HPA requests).
+
+    Before 1.34 the feature gate is off by default and the API server drops the field.
+    """
+    major, _, minor = kube_version.removeprefix("v").partition(".")
+    try:
+        return (int(major), int(minor.split(".")[0])) >= POD_LEVEL_RESOURCES_SINCE
+    except ValueError:
+        return True
 
 
 def labels_match(selector: dict[str, Any], labels: dict[str, Any]) -> bool:

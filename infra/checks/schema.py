@@ -25,16 +25,26 @@ def supported_versions() -> list[str]:
     return sorted({kv.major_minor(v) for v in kv.all_versions()}, key=Version)
 
 
+_KUBE_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?")
+
+
+def major_minor(kube_version: str) -> str:
+    """``1.35``, ``v1.35`` or ``1.35.2`` -> ``1.35``; anything else (``1.35x``, ``latest``): a usage error."""
+    match = _KUBE_VERSION.fullmatch(str(kube_version).strip())
+    if not match:
+        raise InfraError(
+            f"'{kube_version}' is not a Kubernetes version", "pass --kube-version as MAJOR.MINOR, e.g. 1.35"
+        )
+    return f"{int(match[1])}.{int(match[2])}"
+
+
 @functools.cache
 def schema_dir(kube_version: str) -> str:
     """The bundled strict schema folder for a target version (``1.35`` -> ``v1.35.0-local-strict``)."""
-    wanted = kube_version.removeprefix("v")
     try:
-        target = Version(kv.major_minor(wanted))
-    except InvalidVersion:
-        raise InfraError(
-            f"'{kube_version}' is not a Kubernetes version", "pass --kube-version as MAJOR.MINOR, e.g. 1.35"
-        ) from None
+        target = Version(major_minor(kube_version))
+    except InvalidVersion:  # pragma: no cover - major_minor only lets digits through
+        raise InfraError(f"'{kube_version}' is not a Kubernetes version", "pass MAJOR.MINOR") from None
     available = [v for v in kv.all_versions() if Version(kv.major_minor(v)) == target]
     if not available:
         known = supported_versions()

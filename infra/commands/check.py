@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from infra.checks import RULES, Finding, Severity, check_documents, failed, summary
+from infra.checks.schema import major_minor
 from infra.commands._common import user_errors
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV, ENVIRONMENTS
@@ -78,8 +79,8 @@ def register(app: typer.Typer) -> None:
             for rule in RULES.values():
                 console.print(f"{rule.id:15} {rule.severity.label:8} {rule.summary}")
             raise typer.Exit(EXIT_OK)
-        version = kube_version or DEFAULT_VERSION
         with user_errors():
+            version = DEFAULT_VERSION if kube_version is None else major_minor(kube_version)
             if not paths:
                 raise InfraError(
                     "no paths to check", "pass manifest files or directories: infra check PATH..."

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from infra.checks.model import DocSet, Hit, PodTemplate, Severity, as_dict, container_label
+from infra.checks.model import (
+    DocSet,
+    Hit,
+    PodTemplate,
+    Severity,
+    as_dict,
+    container_label,
+    pod_level_resources,
+)
 from infra.checks.quantity import parse_quantity
 from infra.checks.registry import rule
 
 QOS_RESOURCES = ("cpu", "memory")
+HUGEPAGES = "hugepages-"
 
 
 def image_problem(image: str) -> str | None:
@@ -19,8 +28,11 @@ def image_problem(image: str) -> str | None:
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:
         return "has no tag (implicitly :latest)"
-    if last.rsplit(":", 1)[1] == "latest":
+    tag = last.rsplit(":", 1)[1]
+    if tag == "latest":
         return "uses the :latest tag"
+    if not tag:
+        return "has an empty tag (not a valid image reference)"
     return None
 
 
@@ -53,36 +65,80 @@ def requests_within_limits(docs: DocSet) -> Iterator[Hit]:
                             f"{container_label(field, container)} resources.{section}.{name}: {exc}",
                             "write a Kubernetes quantity: cpu 250m or 0.5, memory 256Mi or 1Gi",
                         )
+            label = container_label(field, container)
+            for section, values in parsed.items():
+                for name, value in values.items():
+                    if value < 0:
+                        yield Hit(
+                            template.doc,
+                            f"{label} resources.{section}.{name} {resources[section][name]} is negative: "
+                            "the API server rejects the pod",
+                            "write a quantity of zero or more",
+                        )
             for name, request in parsed["requests"].items():
                 limit = parsed["limits"].get(name)
-                if limit is not None and request > limit:
+                if limit is not None and not overcommit_allowed(name) and request != limit:
                     yield Hit(
                         template.doc,
-                        f"{container_label(field, container)} requests {name} {resources['requests'][name]} "
+                        f"{label} requests {name} {resources['requests'][name]} but limits it to "
+                        f"{resources['limits'][name]}: {name} cannot be overcommitted, "
+                        "the API server rejects the pod",
+                        f"set the {name} request equal to its limit (or write only the limit)",
+                    )
+                elif limit is not None and request > limit:
+                    yield Hit(
+                        template.doc,
+                        f"{label} requests {name} {resources['requests'][name]} "
                         f"above its limit {resources['limits'][name]}: the API server rejects the pod",
                         "lower the request or raise the limit (requests <= limits)",
                     )
+                elif limit is None and not overcommit_allowed(name):
+                    yield Hit(
+                        template.doc,
+                        f"{label} requests {name} without a limit: {name} cannot be overcommitted, the API "
+                        "server rejects the pod",
+                        f"set resources.limits.{name} equal to the request (or write only the limit)",
+                    )
+            names = set(parsed["requests"]) | set(parsed["limits"])
+            if any(n.startswith(HUGEPAGES) for n in names) and not names & set(QOS_RESOURCES):
+                yield Hit(
+                    template.doc,
+                    f"{label} asks for huge pages without a cpu or memory request or limit: "
+                    "the API server rejects the pod (HugePages require cpu or memory)",
+                    "add a memory (or cpu) request and limit beside the hugepages-<size> limit",
+                )
 
 
-def qos_class(template: PodTemplate) -> str:
+def overcommit_allowed(name: str) -> bool:
+    """Kubernetes' ``IsOvercommitAllowed``: native resources except huge pages.
+
+    Extended resources (``nvidia.com/gpu``) and ``hugepages-<size>`` need a limit, and a request equal to it.
+    """
+    native = "/" not in name or "kubernetes.io/" in name
+    return native and not name.startswith(HUGEPAGES)
+
+
+def qos_class(template: PodTemplate, *, pod_level: bool = True) -> str:
     """The pod's QoS class, computed as Kubernetes does (``GetPodQOS``), after requests default to limits.
 
     Sums cpu/memory requests and limits over containers and init containers (zero quantities do not count);
     no requests and no limits -> BestEffort; every container limits cpu and memory and the sums of
     requests equal the sums of limits -> Guaranteed; anything else -> Burstable. Pod-level ``spec.resources``
-    (Kubernetes 1.32+) replaces the containers' when set.
+    replaces the containers' when set and ``pod_level`` (the target enables PodLevelResources, 1.34+).
+    A request defaults to its limit only when it is not written: an explicit ``cpu: 0`` stays zero.
     """
     requests: dict[str, Decimal] = {}
     limits: dict[str, Decimal] = {}
     guaranteed = True
-    pod_level = as_dict(template.spec.get("resources"))
-    if pod_level:
-        units = [pod_level]
+    pod_resources = as_dict(template.spec.get("resources")) if pod_level else {}
+    if pod_resources:
+        units = [pod_resources]
     else:
         units = [as_dict(c.get("resources")) for f, c in template.containers() if f != "ephemeralContainers"]
     for resources in units:
+        written = as_dict(resources.get("requests"))
         limit = _nonzero(as_dict(resources.get("limits")))
-        request = {**limit, **_nonzero(as_dict(resources.get("requests")))}
+        request = {**{k: v for k, v in limit.items() if k not in written}, **_nonzero(written)}
         for name, value in request.items():
             requests[name] = requests.get(name, Decimal(0)) + value
         for name, value in limit.items():
@@ -119,5 +175,5 @@ QOS_HINTS = {
 @rule("QOS-CLASS", Severity.INFO, "each pod template's QoS class (Guaranteed, Burstable, BestEffort)")
 def qos(docs: DocSet) -> Iterator[Hit]:
     for template in docs.templates:
-        qos_name = qos_class(template)
+        qos_name = qos_class(template, pod_level=pod_level_resources(docs.kube_version))
         yield Hit(template.doc, f"QoS class {qos_name}", QOS_HINTS[qos_name])

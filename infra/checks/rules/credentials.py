@@ -25,6 +25,13 @@ NOT_A_VALUE = ("_FILE", "_PATH", "_DIR", "_NAME", "_USER", "_USERNAME", "_LENGTH
 SENSITIVE_KEYS = {"tls.key", "ssh-privatekey", ".dockerconfigjson", ".dockercfg", "client-key-data"}
 EMPTY_PASSWORD_ENV = re.compile(r"ALLOW_EMPTY(_ROOT)?_PASSWORD$")
 PASSWORD_FLAG = re.compile(r"(?i)--?(password|passwd)[= ](?!\$)\S+")
+# A value that only names another variable: $(VAR) (Kubernetes env expansion), ${VAR} or $VAR (templating),
+# or an environment variable's name (MYSQL_ROOT_PASSWORD): it points at a credential, it is not one.
+NOT_A_CREDENTIAL = re.compile(
+    r"\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Z_][A-Z0-9_]*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
+)
+# base64 of "-----BEGIN": PEM (a private key, or a certificate) encoded once more, as in Secret data
+BASE64_PEM = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=\s]*")
 
 ADVICE = (
     "never commit credentials: create the Secret at run time (infra/secrets.py, infra/certs.py) and "
@@ -42,21 +49,40 @@ def is_secret_name(name: str) -> bool:
 
 
 def _decoded(value: Any) -> str:
+    """Secret ``data`` decoded; line-wrapped base64 is valid there (the API server ignores the newlines)."""
     try:
-        return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+        return base64.b64decode("".join(str(value).split()), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
         return str(value)
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def is_reference(value: str) -> bool:
+    """``$(MYSQL_ROOT_PASSWORD)``, ``${DB_PASSWORD}``, ``MYSQL_ROOT_PASSWORD``: pointers, not credentials."""
+    return NOT_A_CREDENTIAL.fullmatch(value.strip()) is not None
+
+
+def has_key_material(value: str) -> bool:
+    """PEM private key material, as text or base64-encoded (ConfigMap ``binaryData``, annotations)."""
+    if PRIVATE_KEY.search(value):
+        return True
+    for match in BASE64_PEM.finditer(value):
+        # the run may be line-wrapped base64, or one token followed by other words ("LS0t... token: x")
+        for candidate in (match.group(), match.group().split()[0]):
+            if PRIVATE_KEY.search(_decoded(candidate)):
+                return True
+    return False
+
+
+def _strings(value: Any, path: str = "", key: str = "") -> Iterator[tuple[str, str, str]]:
+    """``(path, key, value)`` of every string; ``key`` is the last mapping key (``tls.key`` keeps its dot)."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
+        for name, item in value.items():
+            yield from _strings(item, f"{path}.{name}" if path else str(name), str(name))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
+            yield from _strings(item, f"{path}[{i}]", key)
     elif isinstance(value, str):
-        yield path, value
+        yield path, key, value
 
 
 def _secret_data(doc: Document) -> Iterator[Hit]:
@@ -65,22 +91,22 @@ def _secret_data(doc: Document) -> Iterator[Hit]:
     for key, value in values.items():
         if not value.strip():
             continue
-        if PRIVATE_KEY.search(value):
+        if has_key_material(value):
             yield Hit(doc, f"Secret key {key} holds private key material", ADVICE)
-        elif key in SENSITIVE_KEYS or is_secret_name(key):
+        elif key in SENSITIVE_KEYS or (is_secret_name(key) and not is_reference(value)):
             yield Hit(doc, f"Secret key {key} holds a credential value in git", ADVICE)
 
 
 def _anywhere(doc: Document) -> Iterator[Hit]:
     """Key material and tokens in any other object (ConfigMap data, annotations, args)."""
-    for path, value in _strings(doc.obj):
-        if PRIVATE_KEY.search(value):
+    for path, key, value in _strings(doc.obj):
+        if has_key_material(value):
             yield Hit(doc, f"{path} holds private key material", ADVICE)
         elif match := KUBECONFIG_SECRET.search(value):
             yield Hit(doc, f"{path} holds a kubeconfig {match.group(1)}", ADVICE)
         elif AWS_ACCESS_KEY.search(value):
             yield Hit(doc, f"{path} holds an AWS access key ID", ADVICE)
-        elif path.rsplit(".", 1)[-1] in SENSITIVE_KEYS and value.strip():
+        elif key in SENSITIVE_KEYS and value.strip():
             yield Hit(doc, f"{path} holds a credential value", ADVICE)
 
 
@@ -103,7 +129,7 @@ def _containers(docs: DocSet, doc: Document) -> Iterator[Hit]:
                     )
             elif name.upper() == "POSTGRES_HOST_AUTH_METHOD" and str(value) == "trust":
                 yield Hit(doc, f"container {cname} sets {name}=trust: no password at all", "remove it")
-            elif is_secret_name(name) and value not in (None, ""):
+            elif is_secret_name(name) and value not in (None, "") and not is_reference(str(value)):
                 yield Hit(
                     doc,
                     f"container {cname} env {name} has a literal value: a credential in git",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infra.checks.model import DocSet, Hit, Severity, api_group, as_dict, as_list, dig
+from infra.checks.model import (
+    DocSet,
+    Hit,
+    Severity,
+    api_group,
+    as_dict,
+    as_list,
+    dig,
+    pod_level_resources,
+)
 from infra.checks.registry import rule
 from infra.render import Document
 
@@ -69,6 +78,16 @@ def scale_target_ref(docs: DocSet) -> Iterator[Hit]:
                 f"scaleTargetRef names a {kind}, which has no scale subresource: FailedGetScale",
                 "point the HPA at a Deployment, StatefulSet or ReplicaSet",
             )
+        elif (crd_version := _crd_version(docs, str(api_version or ""), str(kind))) is not None and not dig(
+            crd_version, "subresources", "scale"
+        ):
+            yield Hit(
+                hpa,
+                f"scaleTargetRef names a {kind}, whose CustomResourceDefinition gives version "
+                f"{api_version} no scale subresource: FailedGetScale",
+                "add subresources.scale (specReplicasPath, statusReplicasPath, labelSelectorPath) to that "
+                "version of the CustomResourceDefinition",
+            )
         elif target is None:
             yield Hit(
                 hpa,
@@ -76,6 +95,18 @@ def scale_target_ref(docs: DocSet) -> Iterator[Hit]:
                 "FailedGetScale",
                 "fix kind/name, or check the HPA together with the workload it scales",
             )
+
+
+def _crd_version(docs: DocSet, api_version: str, kind: str) -> dict | None:
+    """The ``spec.versions[]`` entry of a CustomResourceDefinition in the set that serves this kind."""
+    group, _, version = api_version.rpartition("/")
+    for crd in docs.of_kind("CustomResourceDefinition"):
+        if dig(crd.obj, "spec", "group") != group or dig(crd.obj, "spec", "names", "kind") != kind:
+            continue
+        for entry in as_list(dig(crd.obj, "spec", "versions")):
+            if isinstance(entry, dict) and entry.get("name") == version:
+                return entry
+    return None
 
 
 def utilization_metrics(hpa: Document) -> list[tuple[str, str | None]]:
@@ -107,8 +138,22 @@ def target_requests(docs: DocSet) -> Iterator[Hit]:
         template = docs.template_of(target) if target else None
         if template is None:
             continue
+        pod_level = as_dict(template.spec.get("resources")) if pod_level_resources(docs.kube_version) else {}
+        running = list(template.running_containers())  # containers and sidecars, as the HPA sums them
         for resource, only in utilization_metrics(hpa):
-            for _field, container in template.containers(init=False):
+            if only and not any(container.get("name") == only for _field, container in running):
+                names = ", ".join(str(c.get("name")) for _f, c in running) or "none"
+                yield Hit(
+                    hpa,
+                    f"ContainerResource metric names container {only}, which the pods of {target.kind}/"
+                    f"{target.name} do not run (containers: {names}): the HPA cannot compute {resource} "
+                    "utilization",
+                    "set containerResource.container to one of the target's container names",
+                )
+                continue
+            if not only and any(resource in as_dict(pod_level.get(part)) for part in ("requests", "limits")):
+                continue  # pod-level requests (defaulted from pod-level limits) are used instead (1.34+)
+            for field, container in running:
                 if only and container.get("name") != only:
                     continue
                 resources = as_dict(container.get("resources"))
@@ -119,7 +164,8 @@ def target_requests(docs: DocSet) -> Iterator[Hit]:
                     continue
                 yield Hit(
                     target,
-                    f'missing request for {resource}: container "{container.get("name")}" has no '
+                    f"missing request for {resource}: {'sidecar ' if field == 'initContainers' else ''}"
+                    f'container "{container.get("name")}" has no '
                     f"resources.requests.{resource}, so HorizontalPodAutoscaler/{hpa.name} cannot compute "
                     f"{resource} utilization",
                     f"set resources.requests.{resource} on every container of {template.path} (e.g. "

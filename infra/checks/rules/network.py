@@ -49,21 +49,23 @@ def service_named_port(docs: DocSet) -> Iterator[Hit]:
         matched = [t for t in docs.templates_in(docs.ns(svc)) if labels_match(selector, t.labels)]
         if not matched:
             continue  # SVC-SELECTOR reports it
-        names = {
-            port.get("name")
+        # (name, protocol) as Kubernetes' FindPort matches them: containers and sidecars, protocol default TCP
+        named = {
+            (port.get("name"), port.get("protocol") or "TCP")
             for t in matched
-            for _field, container in t.containers(init=False)
+            for _field, container in t.running_containers()
             for port in as_list(container.get("ports"))
-            if isinstance(port, dict)
+            if isinstance(port, dict) and port.get("name")
         }
         for port in as_list(dig(svc.obj, "spec", "ports")):
-            target = dig(port, "targetPort")
-            if isinstance(target, str) and not target.isdigit() and target not in names:
+            target, protocol = dig(port, "targetPort"), dig(port, "protocol") or "TCP"
+            if isinstance(target, str) and not target.isdigit() and (target, protocol) not in named:
+                listed = ", ".join(sorted(f"{n}/{p}" for n, p in named)) or "none"
                 yield Hit(
                     svc,
-                    f"targetPort {target!r} is not a named container port of the selected pods "
-                    f"(named ports: {', '.join(sorted(str(n) for n in names if n)) or 'none'})",
-                    "name the container port (ports[].name) or use the port number",
+                    f"targetPort {target!r} is not a named container port of the selected pods with protocol "
+                    f"{protocol} (named ports: {listed})",
+                    "name the container port (ports[].name, same protocol) or use the port number",
                 )
 
 
@@ -111,9 +113,47 @@ def _ingress_backends(ingress: Document) -> Iterator[dict[str, Any]]:
                 yield service
 
 
-@rule("ING-BACKEND", Severity.ERROR, "Ingress backends name Services and ports in the set")
+PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+INVALID_PATH_PARTS = ("//", "/./", "/../", "%2f", "%2F")  # apiserver's invalidPathSequences
+INVALID_PATH_ENDS = ("/..", "/.")
+
+
+def path_problem(path: Any, path_type: Any) -> str | None:
+    """Why the API server rejects an Ingress path (``validateHTTPIngressPath``), or None.
+
+    A missing ``pathType`` is left to the schema, which requires it.
+    """
+    if path_type is None:
+        return None
+    if path_type not in PATH_TYPES:
+        return f"pathType {path_type} is not one of {', '.join(PATH_TYPES)}"
+    text = "" if path is None else str(path)
+    if (path_type != "ImplementationSpecific" or text) and not text.startswith("/"):
+        return f"path {text!r} (pathType {path_type}) must be an absolute path"
+    if path_type != "ImplementationSpecific":
+        if bad := next((part for part in INVALID_PATH_PARTS if part in text), None):
+            return f"path {text!r} must not contain {bad!r}"
+        if bad := next((end for end in INVALID_PATH_ENDS if text.endswith(end)), None):
+            return f"path {text!r} cannot end with {bad!r}"
+    return None
+
+
+@rule(
+    "ING-BACKEND",
+    Severity.ERROR,
+    "Ingress paths are valid and backends name Services and ports in the set",
+)
 def ingress_backend(docs: DocSet) -> Iterator[Hit]:
     for ingress in docs.of_kind("Ingress"):
+        for ingress_rule in as_list(dig(ingress.obj, "spec", "rules")):
+            for path in as_list(dig(ingress_rule, "http", "paths")):
+                if problem := path_problem(dig(path, "path"), dig(path, "pathType")):
+                    yield Hit(
+                        ingress,
+                        f"{problem}: the API server rejects the Ingress",
+                        "write an absolute, normalized path (e.g. /api) and a pathType of Prefix, Exact or "
+                        "ImplementationSpecific",
+                    )
         for backend in _ingress_backends(ingress):
             name, port = backend.get("name"), as_dict(backend.get("port"))
             svc = docs.get("Service", docs.ns(ingress), str(name))
@@ -163,10 +203,21 @@ def ingress_tls(docs: DocSet) -> Iterator[Hit]:
                         "make it type: kubernetes.io/tls with tls.crt and tls.key",
                     )
             elif ("Secret", str(name)) not in declared:
+                elsewhere = sorted(
+                    docs.ns(s)
+                    for s in docs.of_kind("Secret")
+                    if s.name == str(name) and docs.ns(s) != docs.ns(ingress)
+                )
+                other = (
+                    f" (a Secret {name} is in namespace {', '.join(elsewhere)}: an Ingress can only use "
+                    f"Secrets of its own namespace {docs.ns(ingress)})"
+                    if elsewhere
+                    else ""
+                )
                 yield Hit(
                     ingress,
                     f"TLS secretName {name} names no Secret in the set, "
-                    "and none is declared supplied at run time",
+                    f"and none is declared supplied at run time{other}",
                     f'annotate the Ingress infra.lab/supplied-at-runtime: "Secret/{name}" if it is created '
                     "at run time (keys never go in git), or fix the name",
                 )

@@ -105,6 +105,21 @@ def test_no_paths_and_bad_version_exit_2(runner, fixtures):
     assert "no schemas for Kubernetes 1.9" in result.stderr
 
 
+@pytest.mark.parametrize("version", ["1.35x", "", "latest"])
+def test_malformed_version_exits_2_with_one_line(runner, fixtures, version):
+    result = invoke(runner, "--kube-version", version, str(fixtures / "apis" / "bad-hpa-v2beta2.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: '{version}' is not a Kubernetes version — pass --kube-version as MAJOR.MINOR, e.g. 1.35"
+    )
+
+
+def test_version_spellings_name_the_minor(runner, fixtures):
+    result = invoke(runner, "--kube-version", "v1.35.2", str(fixtures / "hpa" / "good.yaml"))
+    assert result.exit_code == 0
+    assert "2 objects checked against Kubernetes 1.35:" in result.stdout
+
+
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kustomization_findings_point_at_the_directory_and_rendered_index(runner, fixtures):
     result = invoke(runner, "-q", str(fixtures / "kustomize" / "app"))

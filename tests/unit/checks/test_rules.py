@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import textwrap
 
 import pytest
 import yaml
 
 from infra.checks import RULES, Severity, check_documents
-from infra.checks.rules.credentials import is_secret_name
+from infra.checks.rules.credentials import is_reference, is_secret_name
 from infra.render import collect
 
 BAD = [
@@ -62,6 +63,33 @@ BAD = [
     ("resources/bad-quantity.yaml", "RES-LIMITS", "'128 mi' is not a quantity"),
     ("schema/bad-v1-field-in-v2.yaml", "SCHEMA", "'targetCPUUtilizationPercentage' was unexpected"),
     ("schema/bad-type.yaml", "SCHEMA", "containerPort: '8080' is not of type 'integer'"),
+    # Kubernetes semantics the rules follow (review findings): each a mistake the API server or a controller
+    # would only show on a cluster.
+    ("svc/bad-port-protocol.yaml", "SVC-PORT", "with protocol TCP (named ports: dns/UDP)"),
+    ("ingress/bad-path.yaml", "ING-BACKEND", "path 'api' (pathType Prefix) must be an absolute path"),
+    (
+        "ingress/bad-tls-other-namespace.yaml",
+        "ING-TLS",
+        "an Ingress can only use Secrets of its own namespace lab-tls",
+    ),
+    (
+        "hpa/bad-sidecar-no-cpu-request.yaml",
+        "HPA-REQUEST",
+        'missing request for cpu: sidecar container "proxy"',
+    ),
+    ("hpa/bad-memory-request.yaml", "HPA-REQUEST", 'missing request for memory: container "app"'),
+    ("hpa/bad-container-resource-name.yaml", "HPA-REQUEST", "names container application, which the pods"),
+    (
+        "hpa/bad-crd-no-scale.yaml",
+        "HPA-TARGET",
+        "version example.com/v1 no scale subresource: FailedGetScale",
+    ),
+    ("resources/bad-extended-no-limit.yaml", "RES-LIMITS", "requests nvidia.com/gpu without a limit"),
+    ("resources/bad-extended-overcommit.yaml", "RES-LIMITS", "requests nvidia.com/gpu 1 but limits it to 2"),
+    ("resources/bad-hugepages-alone.yaml", "RES-LIMITS", "HugePages require cpu or memory"),
+    ("resources/bad-negative.yaml", "RES-LIMITS", "resources.requests.cpu -1 is negative"),
+    ("images/bad-empty-tag.yaml", "IMAGE-TAG", "image nginx: has an empty tag"),
+    ("images/bad-local-registry.yaml", "IMAGE-TAG", "image localhost:5000/report has no tag"),
 ]
 
 GOOD = [
@@ -78,6 +106,12 @@ GOOD = [
     "resources/good.yaml",
     "resources/qos.yaml",
     "crd/good.yaml",
+    "svc/good-sidecar-port.yaml",
+    "ingress/good-paths.yaml",
+    "hpa/good-no-requests-needed.yaml",
+    "hpa/good-pod-level-requests.yaml",
+    "resources/good-extended.yaml",
+    "creds/good-references.yaml",
 ]
 
 
@@ -119,6 +153,13 @@ def test_hpa4_target_without_cpu_request(check):
     assert finding.subject == "Deployment/lab-hpa/hpa-demo"
     assert finding.message.startswith('missing request for cpu: container "app"')
     assert "resources.requests.cpu" in finding.hint
+
+
+def test_pod_level_requests_count_only_where_the_target_enables_them(check):
+    """PodLevelResources is on by default from 1.34; before, the API server drops spec.resources."""
+    assert [f.rule for f in check("hpa/good-pod-level-requests.yaml", kube_version="1.33") if f.severity] == [
+        "HPA-REQUEST"
+    ]
 
 
 def test_deprecated_api_is_a_warning_while_still_served(check):
@@ -190,6 +231,17 @@ def _pod_args(*args: str) -> dict:
             "data.aws holds an AWS access key ID",
         ),
         (_pod_args("--password=hunter22"), "container c passes a literal password on its command line"),
+        (  # line-wrapped base64 is valid Secret data: the API server ignores the newlines
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t"}}
+            | {"data": {"key.pem": "\n".join(textwrap.wrap(base64.b64encode(PEM.encode()).decode(), 40))}},
+            "Secret key key.pem holds private key material",
+        ),
+        (
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}
+            | {"binaryData": {"key.bin": base64.b64encode(PEM.encode()).decode()}},
+            "binaryData.key.bin holds private key material",
+        ),
+        (_config_map("tls.key", "c2VjcmV0"), "data.tls.key holds a credential value"),
     ],
 )
 def test_credentials_in_any_object_are_caught(tmp_path, obj, text):
@@ -215,3 +267,20 @@ def test_credentials_in_any_object_are_caught(tmp_path, obj, text):
 )
 def test_secret_like_names(name, secret):
     assert is_secret_name(name) is secret
+
+
+@pytest.mark.parametrize(
+    ("value", "reference"),
+    [
+        ("$(MYSQL_ROOT_PASSWORD)", True),
+        ("${DB_PASSWORD}", True),
+        ("$DB_PASSWORD", True),
+        ("MYSQL_ROOT_PASSWORD", True),
+        ("hunter22", False),
+        ("$ecret-pass", False),
+        ("PASSWORD", False),
+        ("prefix-$(MYSQL_ROOT_PASSWORD)", False),
+    ],
+)
+def test_references_to_credentials_are_not_credentials(value, reference):
+    assert is_reference(value) is reference

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.checks import check_documents, schema
-from infra.checks.model import pod_template
+from infra.checks.model import pod_level_resources, pod_template
 from infra.checks.quantity import parse_quantity
 from infra.checks.rules.containers import qos_class
 from infra.errors import InfraError
@@ -63,7 +63,7 @@ def test_custom_resource_passes_with_its_crd_and_fails_without(fixtures):
         check_documents(docs[1:], "1.35")
 
 
-@pytest.mark.parametrize("version", ["1.9", "2.0", "latest"])
+@pytest.mark.parametrize("version", ["1.9", "2.0", "latest", "1.35x", "1", ""])
 def test_unsupported_kube_version_is_a_usage_error(version):
     with pytest.raises(InfraError):
         check_documents([], version)
@@ -118,7 +118,27 @@ FULL = {"limits": {"cpu": "200m", "memory": "128Mi"}}
         (_pod({"requests": {"ephemeral-storage": "1Gi"}}), "BestEffort"),  # only cpu and memory count
         (_pod({"requests": {"cpu": "0"}}), "BestEffort"),  # zero quantities do not count
         (_pod(FULL, init=({"requests": {"cpu": "100m"}},)), "Burstable"),  # init containers count
+        (_pod({"requests": {"cpu": "0"}, **FULL}), "Burstable"),  # a written zero request is not defaulted
     ],
 )
 def test_qos_class_follows_kubernetes_rules(pod, expected):
     assert qos_class(pod_template(pod)) == expected
+
+
+@pytest.mark.parametrize(("pod_level", "expected"), [(True, "Guaranteed"), (False, "BestEffort")])
+def test_pod_level_resources_decide_qos_where_enabled(pod_level, expected):
+    pod = _pod({})
+    pod.obj["spec"]["resources"] = FULL
+    assert qos_class(pod_template(pod), pod_level=pod_level) == expected
+
+
+@pytest.mark.parametrize(
+    ("version", "enabled"), [("1.32", False), ("1.33", False), ("1.34", True), ("v1.35", True)]
+)
+def test_pod_level_resources_from_1_34(version, enabled):
+    assert pod_level_resources(version) is enabled
+
+
+@pytest.mark.parametrize(("text", "version"), [("1.35", "1.35"), ("v1.35", "1.35"), (" 1.35.2 ", "1.35")])
+def test_kube_version_spellings(text, version):
+    assert schema.major_minor(text) == version
