@@ -68,7 +68,7 @@ def tls_files(env: str) -> tuple[Path, Path]:
 def check_host(host: str) -> str:
     """A DNS name a certificate can be made for (lower-cased), or an :class:`InfraError`."""
     name = host.strip().lower().rstrip(".") if isinstance(host, str) else ""
-    if _is_ip(name):
+    if is_ip(name):
         raise InfraError(
             f"'{host}' is an IP address, not a host name",
             f"use its nip.io name, e.g. {name.replace('.', '-')}.nip.io",
@@ -84,7 +84,7 @@ def check_host(host: str) -> str:
     return name
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:

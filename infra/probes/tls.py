@@ -11,6 +11,8 @@ import ipaddress
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from infra.certs import is_ip
+
 
 def load_certificate(data: bytes) -> x509.Certificate:
     """PEM or DER bytes -> certificate."""
@@ -33,10 +35,8 @@ def san_names(cert: x509.Certificate) -> list[str]:
 
 def name_matches(pattern: str, host: str) -> bool:
     pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if _is_ip(pattern) or _is_ip(host):
-        return (
-            _is_ip(pattern) and _is_ip(host) and ipaddress.ip_address(pattern) == ipaddress.ip_address(host)
-        )
+    if is_ip(pattern) or is_ip(host):
+        return is_ip(pattern) and is_ip(host) and ipaddress.ip_address(pattern) == ipaddress.ip_address(host)
     if pattern.startswith("*."):
         first, _, rest = host.partition(".")
         return bool(first) and rest == pattern[2:] and "." in rest
@@ -73,11 +73,3 @@ def key_fingerprint_lines(key_pem: bytes, count: int = 3) -> list[str]:
     full = [line for line in body if len(line) == 64]
     middle = len(full) // 2
     return full[max(0, middle - count // 2) : max(0, middle - count // 2) + count]
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True

@@ -238,6 +238,22 @@ class Kube:
         self.scale(kind, namespace, name, count)
         self.wait_ready_replicas(kind, namespace, name, count, timeout)
 
+    def claim_exists(self, namespace: str, name: str) -> bool:
+        return any(
+            p.metadata.name == name
+            for p in self.core.list_namespaced_persistent_volume_claim(namespace).items
+        )
+
+    def restore_statefulset(
+        self, namespace: str, name: str, count: int, claims: list[str], timeout: float = 600
+    ) -> None:
+        """Back to ``count`` ready pods, then delete ``claims``, the PVCs a probe caused (scale-down keeps
+        them)."""
+        self.restore_replicas("StatefulSet", namespace, name, count, timeout)
+        for claim in claims:
+            if self.claim_exists(namespace, claim):
+                self.core.delete_namespaced_persistent_volume_claim(claim, namespace)
+
     def watch_pods(
         self,
         namespace: str,

@@ -119,12 +119,6 @@ def test_sql_3_replica_refuses_writes(sql, token, pod, undo):
     )
 
 
-def _claim_exists(kube, name: str) -> bool:
-    return any(
-        p.metadata.name == name for p in kube.core.list_namespaced_persistent_volume_claim(NAMESPACE).items
-    )
-
-
 @pytest.mark.live
 def test_sql_4_new_replica_clones_and_data_survives(kube, sql, token, undo, retry_on):
     """Scale 3 -> 4: mysql-3 clones the data and answers at once; data on NFS PVCs survives pod deletion."""
@@ -134,15 +128,11 @@ def test_sql_4_new_replica_clones_and_data_survives(kube, sql, token, undo, retr
     sts = kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE))
     original = sts["spec"]["replicas"]
     new_pod = f"{NAME}-{original}"
-    new_claims = [c for c in statefulset.claim_names(sts, [original]) if not _claim_exists(kube, c)]
-
-    def restore() -> None:
-        kube.restore_replicas("StatefulSet", NAMESPACE, NAME, original, CLONE_TIMEOUT)
-        for claim in new_claims:
-            if _claim_exists(kube, claim):
-                kube.core.delete_namespaced_persistent_volume_claim(claim, NAMESPACE)
-
-    undo(restore, f"StatefulSet {NAME} back to {original} replicas, new PVCs removed")
+    new_claims = [c for c in statefulset.claim_names(sts, [original]) if not kube.claim_exists(NAMESPACE, c)]
+    undo(
+        lambda: kube.restore_statefulset(NAMESPACE, NAME, original, new_claims, CLONE_TIMEOUT),
+        f"StatefulSet {NAME} back to {original} replicas, new PVCs removed",
+    )
     kube.scale("StatefulSet", NAMESPACE, NAME, original + 1)
     kube.wait_ready_replicas("StatefulSet", NAMESPACE, NAME, original + 1, CLONE_TIMEOUT)
     rows = _rows(sql(new_pod, mysql.select_probe_token_sql(database)))

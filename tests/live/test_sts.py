@@ -56,28 +56,20 @@ def test_sts_2_pod_names_resolve(kube, lookup, ordinal, retry_on):
     )
 
 
-def _claim_exists(kube, name: str) -> bool:
-    return any(
-        p.metadata.name == name for p in kube.core.list_namespaced_persistent_volume_claim(NAMESPACE).items
-    )
-
-
 @pytest.fixture
 def restore_statefulset(kube, undo):
     """Put the StatefulSet back at its replica count, and remove PVCs that probing created beyond it."""
     sts = kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE))
     original = sts["spec"]["replicas"]
     extra_claims = [
-        c for c in statefulset.claim_names(sts, range(original, original + 2)) if not _claim_exists(kube, c)
+        c
+        for c in statefulset.claim_names(sts, range(original, original + 2))
+        if not kube.claim_exists(NAMESPACE, c)
     ]
-
-    def restore() -> None:
-        kube.restore_replicas("StatefulSet", NAMESPACE, NAME, original, SCALE_TIMEOUT)
-        for claim in extra_claims:
-            if _claim_exists(kube, claim):
-                kube.core.delete_namespaced_persistent_volume_claim(claim, NAMESPACE)
-
-    undo(restore, f"StatefulSet {NAME} back to {original} replicas")
+    undo(
+        lambda: kube.restore_statefulset(NAMESPACE, NAME, original, extra_claims, SCALE_TIMEOUT),
+        f"StatefulSet {NAME} back to {original} replicas",
+    )
     return original
 
 
