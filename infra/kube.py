@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infra import proc
 from infra.contract import StackOutputs
 from infra.environments import get_environment
@@ -88,11 +90,16 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class KubeTarget:
-    """A kubeconfig (None: kubectl's own default, ``$KUBECONFIG`` or ``~/.kube/config``) and a context."""
+    """A kubeconfig (None: kubectl's default chain, ``$KUBECONFIG`` then ``~/.kube/config``) and a context.
+
+    ``source`` says how the cluster was chosen, ``notes`` what a user should know about that choice (a
+    ``$KUBECONFIG`` that was ignored or used); commands print both before they change anything.
+    """
 
     kubeconfig: Path | None
     context: str | None
     source: str  # where the kubeconfig came from, for messages
+    notes: tuple[str, ...] = ()
 
     def kubectl(self, *args: str) -> list[str]:
         """``kubectl [--kubeconfig F] [--context C] ARGS...``: every kubectl call goes to this cluster."""
@@ -103,8 +110,49 @@ class KubeTarget:
             argv += ["--context", self.context]
         return [*argv, *args]
 
+    def view(self) -> tuple[str, str]:
+        """(context, server URL) this target talks to, read from the kubeconfig file(s) without kubectl."""
+        return kubeconfig_view(self.kubeconfig_files(), self.context)
+
+    def kubeconfig_files(self) -> list[Path]:
+        if self.kubeconfig is not None:
+            return [self.kubeconfig]
+        if os.environ.get("KUBECONFIG"):
+            return [Path(p).expanduser() for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+        return [Path("~/.kube/config").expanduser()]
+
     def describe(self) -> str:
-        return f"{self.source}" + (f", context {self.context}" if self.context else "")
+        context, server = self.view()
+        return f"{server} (context {context}, from {self.source})"
+
+
+def kubeconfig_view(files: Sequence[Path], context: str | None) -> tuple[str, str]:
+    """(context, server) of a kubeconfig chain as kubectl merges it: first file wins for each name.
+
+    Unreadable files and unknown names give "unknown" rather than an error: this only labels messages;
+    kubectl itself reports a broken kubeconfig when it is used.
+    """
+    current = ""
+    contexts: dict[str, Any] = {}
+    clusters: dict[str, Any] = {}
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        current = current or str(data.get("current-context") or "")
+        for entry in data.get("contexts") or []:
+            if isinstance(entry, dict) and entry.get("name") not in contexts:
+                contexts[str(entry.get("name"))] = entry.get("context") or {}
+        for entry in data.get("clusters") or []:
+            if isinstance(entry, dict) and entry.get("name") not in clusters:
+                clusters[str(entry.get("name"))] = entry.get("cluster") or {}
+    name = context or current or "unknown"
+    cluster_name = (contexts.get(name) or {}).get("cluster")
+    server = str((clusters.get(str(cluster_name)) or {}).get("server") or "unknown server")
+    return name, server
 
 
 def env_kubeconfig(env: str) -> Path:
@@ -130,15 +178,19 @@ def resolve_target(
     outputs: StackOutputs | None = None,
     kubeconfig: Path | str | None = None,
     context: str | None = None,
+    read_only: bool = False,
 ) -> KubeTarget:
-    """Pick the cluster of an environment, most explicit first.
+    """Pick the cluster of an environment: only one the user named for it.
 
-    1. ``--kubeconfig`` (must exist);
-    2. ``.infra/<env>/kubeconfig`` (``infra up`` wrote it), or the stack outputs' kubeconfig written there;
-    3. ``$KUBECONFIG`` or ``~/.kube/config`` (CI writes a repository secret to a file and sets KUBECONFIG).
+    1. ``--kubeconfig`` (must exist), with ``--context`` or its current context;
+    2. ``.infra/<env>/kubeconfig`` (``infra up`` wrote it, or the stack outputs given here), with
+       ``--context`` or the stack's context; a ``$KUBECONFIG`` set meanwhile is ignored, and a note says so;
+    3. ``--context`` alone: that context of kubectl's own chain (``$KUBECONFIG``, else ``~/.kube/config``);
+    4. read-only commands only (drift, check --server, doctor): ``$KUBECONFIG``, with a note.
 
-    The context is ``--context``, else the stack's context when the environment's own kubeconfig is used, else
-    the kubeconfig's current context. No kubeconfig at all is a :class:`ClusterUnavailableError` (exit 2).
+    ``~/.kube/config`` is never used unless a context in it is named, and a command that changes a cluster
+    never acts on ``$KUBECONFIG`` alone: a work cluster in either must not receive the lab by accident.
+    Nothing usable is a :class:`ClusterUnavailableError` (exit 2).
     """
     get_environment(env)  # unknown names fail here, before anything runs
     if kubeconfig is not None:
@@ -151,15 +203,27 @@ def resolve_target(
         write_private(own, outputs.kubeconfig)
     if own.is_file():
         stack_context = outputs.context if outputs is not None else public_outputs(env).get("context")
-        return KubeTarget(own, context or stack_context or None, str(own))
-    if os.environ.get("KUBECONFIG"):
-        return KubeTarget(None, context, "$KUBECONFIG")
-    default = Path("~/.kube/config").expanduser()
-    if default.is_file():
-        return KubeTarget(None, context, str(default))
+        notes: tuple[str, ...] = ()
+        if os.environ.get("KUBECONFIG"):
+            notes = (
+                f"$KUBECONFIG is ignored: the {env} environment's own {own} is used "
+                "(pass --kubeconfig to choose another cluster)",
+            )
+        return KubeTarget(own, context or stack_context or None, str(own), notes)
+    if context:
+        chain = "$KUBECONFIG" if os.environ.get("KUBECONFIG") else "~/.kube/config"
+        return KubeTarget(None, context, f"--context {context} in {chain}")
+    if read_only and os.environ.get("KUBECONFIG"):
+        note = f"no {own}: reading the cluster of $KUBECONFIG (read-only)"
+        return KubeTarget(None, None, "$KUBECONFIG", (note,))
+    fallback = (
+        ""
+        if read_only
+        else " (commands that change a cluster never use $KUBECONFIG or ~/.kube/config on their own)"
+    )
     raise ClusterUnavailableError(
-        f"no kubeconfig for the {env} environment (no {own}, no $KUBECONFIG, no ~/.kube/config)",
-        f"run `infra up --env {env}`, or set KUBECONFIG / pass --kubeconfig for a running cluster",
+        f"no cluster named for the {env} environment: no {own}{fallback}",
+        f"run `infra up --env {env}`, or name a cluster with --kubeconfig FILE [--context NAME]",
     )
 
 
