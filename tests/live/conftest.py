@@ -266,13 +266,13 @@ class Kube:
 
         Watching from the resourceVersion of a list taken before the action replays every change after it,
         so nothing between the action and the first watch call is missed. Returns the
-        :class:`infra.probes.statefulset.Observation` list (also on timeout, for the failure message).
+        :class:`infra.probes.sts.Observation` list (also on timeout, for the failure message).
         """
         import time
 
         from kubernetes import watch
 
-        from infra.probes.statefulset import observe
+        from infra.probes.sts import observe
 
         version = self.core.list_namespaced_pod(namespace, label_selector=selector).metadata.resource_version
         action()

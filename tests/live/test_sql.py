@@ -6,7 +6,9 @@ import shlex
 
 import pytest
 
-from infra.probes import dns, mysql, statefulset
+from infra.probes import dns
+from infra.probes import sql as sql_probe
+from infra.probes import sts as sts_probe
 from infra.probes.eventually import eventually
 
 NAMESPACE, NAME, READ_SERVICE, CONFIGMAP = "lab-mysql", "mysql", "mysql-read", "mysql"
@@ -23,7 +25,7 @@ def password_variable(kube) -> str:
     """The mysql container's env variable holding the root password (so it never hits a command line)."""
     sts = kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE))
     container = next(c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == CONTAINER)
-    return mysql.check_credentials_from_secret(container, SECRET, SECRET_KEY)
+    return sql_probe.check_credentials_from_secret(container, SECRET, SECRET_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def sql(kube, password_variable):
 
 def _rows(result) -> list[list[str]]:
     assert result.rc == 0, f"mysql failed: {result.stderr.strip()}"
-    return mysql.parse_rows(result.stdout)
+    return sql_probe.parse_rows(result.stdout)
 
 
 @pytest.mark.live
@@ -58,7 +60,7 @@ def test_sql_1_services_and_configmap(kube, lookup, what, retry_on):
         else:
             data = kube.core.read_namespaced_config_map(CONFIGMAP, NAMESPACE).data or {}
             assert {"primary.cnf", "replica.cnf"} <= set(data), f"ConfigMap {CONFIGMAP} keys: {sorted(data)}"
-            mysql.check_configs(data["primary.cnf"], data["replica.cnf"])
+            sql_probe.check_configs(data["primary.cnf"], data["replica.cnf"])
 
     eventually(probe, 120, 5, f"SQL-1 {what}", retry_on=(*retry_on, dns.LookupFailed))
 
@@ -67,12 +69,12 @@ def test_sql_1_services_and_configmap(kube, lookup, what, retry_on):
 def probe_rows(sql, token):
     """A database written on mysql-0 for the replication probes; dropped afterwards (the drop replicates)."""
     database = f"infra_probe_{token}"
-    created = sql(f"{NAME}-0", mysql.create_probe_table_sql(database, token))
+    created = sql(f"{NAME}-0", sql_probe.create_probe_table_sql(database, token))
     try:
         assert created.rc == 0, f"writing on {NAME}-0 failed: {created.stderr.strip()}"
         yield database
     finally:
-        sql(f"{NAME}-0", mysql.drop_database_sql(database))
+        sql(f"{NAME}-0", sql_probe.drop_database_sql(database))
 
 
 @pytest.mark.live
@@ -80,7 +82,7 @@ def probe_rows(sql, token):
 def test_sql_2_primary_writes_replicate(sql, probe_rows, token, pod, retry_on):
     """mysql-0 is read-write with a binary log; what it wrote appears on mysql-1 and mysql-2."""
     if pod == f"{NAME}-0":
-        variables = mysql.parse_variables(
+        variables = sql_probe.parse_variables(
             _ok(
                 sql(
                     pod,
@@ -88,10 +90,10 @@ def test_sql_2_primary_writes_replicate(sql, probe_rows, token, pod, retry_on):
                 )
             )
         )
-        mysql.check_primary(variables)
+        sql_probe.check_primary(variables)
 
     def replicated() -> None:
-        rows = _rows(sql(pod, mysql.select_probe_token_sql(probe_rows)))
+        rows = _rows(sql(pod, sql_probe.select_probe_token_sql(probe_rows)))
         assert rows == [[token]], f"{pod} returns {rows} for the row written on {NAME}-0"
 
     eventually(replicated, 60, 2, f"row written on {NAME}-0 visible on {pod}", retry_on=retry_on)
@@ -111,10 +113,12 @@ def test_sql_3_replica_refuses_writes(sql, token, pod, undo):
         lambda: sql(pod, f"SET GLOBAL super_read_only = super_read_only; DROP DATABASE IF EXISTS {database}"),
         f"drop {database} on {pod} if it was created",
     )
-    mysql.check_replica(mysql.parse_variables(_ok(sql(pod, "SHOW GLOBAL VARIABLES LIKE 'super_read_only'"))))
+    sql_probe.check_replica(
+        sql_probe.parse_variables(_ok(sql(pod, "SHOW GLOBAL VARIABLES LIKE 'super_read_only'")))
+    )
     attempt = sql(pod, f"CREATE DATABASE {database}")
     assert attempt.rc != 0, f"{pod} accepted a write (CREATE DATABASE {database})"
-    assert mysql.is_super_read_only_error(attempt.stderr), (
+    assert sql_probe.is_super_read_only_error(attempt.stderr), (
         f"{pod} refused with another error: {attempt.stderr}"
     )
 
@@ -123,24 +127,24 @@ def test_sql_3_replica_refuses_writes(sql, token, pod, undo):
 def test_sql_4_new_replica_clones_and_data_survives(kube, sql, token, undo, retry_on):
     """Scale 3 -> 4: mysql-3 clones the data and answers at once; data on NFS PVCs survives pod deletion."""
     database = f"infra_probe_clone_{token}"
-    _ok(sql(f"{NAME}-0", mysql.create_probe_table_sql(database, token)))
-    undo(lambda: sql(f"{NAME}-0", mysql.drop_database_sql(database)), f"drop {database}")
+    _ok(sql(f"{NAME}-0", sql_probe.create_probe_table_sql(database, token)))
+    undo(lambda: sql(f"{NAME}-0", sql_probe.drop_database_sql(database)), f"drop {database}")
     sts = kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE))
     original = sts["spec"]["replicas"]
     new_pod = f"{NAME}-{original}"
-    new_claims = [c for c in statefulset.claim_names(sts, [original]) if not kube.claim_exists(NAMESPACE, c)]
+    new_claims = [c for c in sts_probe.claim_names(sts, [original]) if not kube.claim_exists(NAMESPACE, c)]
     undo(
         lambda: kube.restore_statefulset(NAMESPACE, NAME, original, new_claims, CLONE_TIMEOUT),
         f"StatefulSet {NAME} back to {original} replicas, new PVCs removed",
     )
     kube.scale("StatefulSet", NAMESPACE, NAME, original + 1)
     kube.wait_ready_replicas("StatefulSet", NAMESPACE, NAME, original + 1, CLONE_TIMEOUT)
-    rows = _rows(sql(new_pod, mysql.select_probe_token_sql(database)))
+    rows = _rows(sql(new_pod, sql_probe.select_probe_token_sql(database)))
     assert rows == [[token]], f"new replica {new_pod} returns {rows} right after becoming Ready"
 
     pods = kube.pods(NAMESPACE, SELECTOR)
     pvcs = kube.json(kube.core.list_namespaced_persistent_volume_claim(NAMESPACE).items)
-    statefulset.check_claims(
+    sts_probe.check_claims(
         kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE)), pods, pvcs, "nfs-client"
     )
 
@@ -152,7 +156,7 @@ def test_sql_4_new_replica_clones_and_data_survives(kube, sql, token, undo, retr
         pod = kube.pod(NAMESPACE, victim)
         assert pod["metadata"]["uid"] != old_uid, f"{victim} not yet replaced"
         assert kube.is_ready(pod), f"new {victim} is not Ready"
-        assert _rows(sql(victim, mysql.select_probe_token_sql(database))) == [[token]], (
+        assert _rows(sql(victim, sql_probe.select_probe_token_sql(database))) == [[token]], (
             f"{victim} lost the data"
         )
 
@@ -166,5 +170,7 @@ def test_sql_5_credentials_from_secret(kube, sql, password_variable):
     assert password.strip(), f"Secret {SECRET} holds an empty {SECRET_KEY}"
     without = sql(f"{NAME}-0", "SELECT 1", with_password=False)
     assert without.rc != 0, "root logged in with an empty password"
-    assert mysql.is_access_denied(without.stderr), f"empty-password login failed otherwise: {without.stderr}"
+    assert sql_probe.is_access_denied(without.stderr), (
+        f"empty-password login failed otherwise: {without.stderr}"
+    )
     assert _rows(sql(f"{NAME}-0", "SELECT 1")) == [["1"]], f"login with ${password_variable} failed"

@@ -6,7 +6,8 @@ import shlex
 
 import pytest
 
-from infra.probes import dns, statefulset
+from infra.probes import dns
+from infra.probes import sts as sts_probe
 from infra.probes.eventually import eventually
 
 NAMESPACE, NAME, HEADLESS, CLUSTER_IP = "lab-sts", "web", "web-headless", "web"
@@ -63,7 +64,7 @@ def restore_statefulset(kube, undo):
     original = sts["spec"]["replicas"]
     extra_claims = [
         c
-        for c in statefulset.claim_names(sts, range(original, original + 2))
+        for c in sts_probe.claim_names(sts, range(original, original + 2))
         if not kube.claim_exists(NAMESPACE, c)
     ]
     undo(
@@ -83,16 +84,16 @@ def test_sts_3_scaling_is_ordered(kube, restore_statefulset):
         return lambda: kube.scale("StatefulSet", NAMESPACE, NAME, count)
 
     def lifecycle(seen):
-        return statefulset.lifecycle(seen, NAME)
+        return sts_probe.lifecycle(seen, NAME)
 
     up = kube.watch_pods(
         NAMESPACE, SELECTOR, scale_to(4), lambda seen: ("ready", 3) in lifecycle(seen), SCALE_TIMEOUT
     )
-    statefulset.check_scale_up(lifecycle(up), start, 4)
+    sts_probe.check_scale_up(lifecycle(up), start, 4)
     down = kube.watch_pods(
         NAMESPACE, SELECTOR, scale_to(2), lambda seen: ("gone", 2) in lifecycle(seen), SCALE_TIMEOUT
     )
-    statefulset.check_scale_down(lifecycle(down), 4, 2)
+    sts_probe.check_scale_down(lifecycle(down), 4, 2)
 
 
 @pytest.mark.live
@@ -106,7 +107,7 @@ def test_sts_4_one_claim_per_pod(kube, retry_on):
             f"{len(pods)} pods for {sts['spec']['replicas']} replicas"
         )
         pvcs = kube.json(kube.core.list_namespaced_persistent_volume_claim(NAMESPACE).items)
-        statefulset.check_claims(sts, pods, pvcs, "nfs-client")
+        sts_probe.check_claims(sts, pods, pvcs, "nfs-client")
 
     eventually(probe, 120, 5, "one nfs-client PVC per StatefulSet pod", retry_on=retry_on)
 
@@ -143,7 +144,7 @@ def test_sts_5_data_is_per_pod_and_survives(kube, token, undo, restore_statefuls
     assert still.stdout.strip() == token, f"new {one} reads {still.stdout.strip()!r} from {path}"
 
     sts = kube.json(kube.apps.read_namespaced_stateful_set(NAME, NAMESPACE))
-    kept = statefulset.claim_names(sts, [REPLICAS - 1])
+    kept = sts_probe.claim_names(sts, [REPLICAS - 1])
     kube.scale("StatefulSet", NAMESPACE, NAME, REPLICAS - 1)
     kube.wait_ready_replicas("StatefulSet", NAMESPACE, NAME, REPLICAS - 1, SCALE_TIMEOUT)
     for claim in kept:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.probes import dns, http, mysql
+from infra.probes import dns, http
+from infra.probes import sql as sql_probe
 
 HEADLESS_PODS = ["10.244.1.7", "10.244.2.5", "10.244.1.8"]
 
@@ -66,36 +67,36 @@ def test_headless_answer(recorded):
 )
 def test_mysql_errors(recorded, fixture, super_read_only, denied):
     text = recorded(fixture)
-    assert mysql.is_super_read_only_error(text) is super_read_only
-    assert mysql.is_access_denied(text) is denied
+    assert sql_probe.is_super_read_only_error(text) is super_read_only
+    assert sql_probe.is_access_denied(text) is denied
 
 
 def test_mysql_error_parts(recorded):
-    error = mysql.parse_error(recorded("mysql-1290-super-read-only.txt"))
+    error = sql_probe.parse_error(recorded("mysql-1290-super-read-only.txt"))
     assert (error.code, error.sqlstate) == (1290, "HY000")
-    assert mysql.parse_error("") is None
+    assert sql_probe.parse_error("") is None
 
 
 def test_primary_and_replica_variables(recorded):
-    variables = mysql.parse_variables(recorded("mysql-primary-variables.txt"))
-    mysql.check_primary(variables)
+    variables = sql_probe.parse_variables(recorded("mysql-primary-variables.txt"))
+    sql_probe.check_primary(variables)
     with pytest.raises(AssertionError, match="super_read_only=OFF"):
-        mysql.check_replica(variables)
-    mysql.check_replica({"super_read_only": "ON"})
+        sql_probe.check_replica(variables)
+    sql_probe.check_replica({"super_read_only": "ON"})
     with pytest.raises(AssertionError, match="log_bin=OFF"):
-        mysql.check_primary({**variables, "log_bin": "OFF"})
+        sql_probe.check_primary({**variables, "log_bin": "OFF"})
 
 
 def test_configs_from_the_configmap():
     primary = "# primary\n[mysqld]\nlog-bin=mysql-bin\n"
     replica = "[mysqld]\nsuper-read-only\n"
-    mysql.check_configs(primary, replica)
+    sql_probe.check_configs(primary, replica)
     with pytest.raises(AssertionError, match="no super-read-only"):
-        mysql.check_configs(primary, "[mysqld]\nread-only\n")
+        sql_probe.check_configs(primary, "[mysqld]\nread-only\n")
     with pytest.raises(AssertionError, match="no log-bin"):
-        mysql.check_configs(replica, replica)
+        sql_probe.check_configs(replica, replica)
     with pytest.raises(AssertionError, match="super-read-only=0"):
-        mysql.check_configs(primary, "[mysqld]\nsuper_read_only=0\n")
+        sql_probe.check_configs(primary, "[mysqld]\nsuper_read_only=0\n")
 
 
 def _container(env):
@@ -109,7 +110,7 @@ SECRET_ENV = {
 
 
 def test_credentials_from_secret():
-    assert mysql.check_credentials_from_secret(
+    assert sql_probe.check_credentials_from_secret(
         _container([SECRET_ENV]), "mysql-credentials", "root-password"
     ) == ("MYSQL_ROOT_PASSWORD")
 
@@ -124,16 +125,18 @@ def test_credentials_from_secret():
 )
 def test_unsafe_credentials(env, message):
     with pytest.raises(AssertionError, match=message):
-        mysql.check_credentials_from_secret(_container(env), "mysql-credentials", "root-password")
+        sql_probe.check_credentials_from_secret(_container(env), "mysql-credentials", "root-password")
 
 
 def test_probe_sql_refuses_odd_identifiers():
-    assert mysql.select_probe_token_sql("infra_probe_a1b2c3").endswith("infra_probe_a1b2c3.t WHERE id = 1")
-    assert "VALUES (1, 'a1b2c3')" in mysql.create_probe_table_sql("infra_probe_a1b2c3", "a1b2c3")
+    assert sql_probe.select_probe_token_sql("infra_probe_a1b2c3").endswith(
+        "infra_probe_a1b2c3.t WHERE id = 1"
+    )
+    assert "VALUES (1, 'a1b2c3')" in sql_probe.create_probe_table_sql("infra_probe_a1b2c3", "a1b2c3")
     with pytest.raises(ValueError, match="identifier"):
-        mysql.drop_database_sql("x; DROP DATABASE mysql")
+        sql_probe.drop_database_sql("x; DROP DATABASE mysql")
     with pytest.raises(ValueError, match="identifier"):
-        mysql.create_probe_table_sql("infra_probe", "a'); --")
+        sql_probe.create_probe_table_sql("infra_probe", "a'); --")
 
 
 @pytest.mark.parametrize(

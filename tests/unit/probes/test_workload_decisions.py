@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.probes import hpa, metrics, nodes, qos, statefulset
+from infra.probes import hpa, metrics, nodes, qos, sts
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
@@ -157,46 +157,46 @@ def test_scale_down_policy_time(recorded, policies, select, seconds):
 
 
 def _steps(recorded, name):
-    return statefulset.lifecycle(
-        [statefulset.observe(e["type"], e["object"]) for e in recorded("sts-watch.json")[name]], "web"
+    return sts.lifecycle(
+        [sts.observe(e["type"], e["object"]) for e in recorded("sts-watch.json")[name]], "web"
     )
 
 
 def test_ordered_scale_up(recorded):
     steps = _steps(recorded, "scale-up-3-to-4")
     assert steps == [("created", 3), ("ready", 3)]
-    statefulset.check_scale_up(steps, 3, 4)
+    sts.check_scale_up(steps, 3, 4)
     with pytest.raises(AssertionError, match=r"created ordinals \[3\], expected \[3, 4\]"):
-        statefulset.check_scale_up(steps, 3, 5)
+        sts.check_scale_up(steps, 3, 5)
 
 
 def test_scale_up_before_ready_fails():
     steps = [("created", 3), ("created", 4), ("ready", 3), ("ready", 4)]
     with pytest.raises(AssertionError, match="-4 was created before -3 was Ready"):
-        statefulset.check_scale_up(steps, 3, 5)
+        sts.check_scale_up(steps, 3, 5)
 
 
 def test_ordered_scale_down(recorded):
     steps = _steps(recorded, "scale-down-4-to-2")
     assert steps == [("terminating", 3), ("gone", 3), ("terminating", 2), ("gone", 2)]
-    statefulset.check_scale_down(steps, 4, 2)
+    sts.check_scale_down(steps, 4, 2)
 
 
 def test_parallel_scale_down_fails(recorded):
     with pytest.raises(AssertionError, match=r"removed ordinals \[2, 3\], expected \[3, 2\]"):
-        statefulset.check_scale_down(_steps(recorded, "parallel-scale-down-4-to-2"), 4, 2)
+        sts.check_scale_down(_steps(recorded, "parallel-scale-down-4-to-2"), 4, 2)
 
 
 def test_overlapping_scale_down_fails():
     steps = [("terminating", 3), ("terminating", 2), ("gone", 3), ("gone", 2)]
     with pytest.raises(AssertionError, match="-2 started terminating before -3 was gone"):
-        statefulset.check_scale_down(steps, 4, 2)
+        sts.check_scale_down(steps, 4, 2)
 
 
 def test_other_pods_are_ignored():
-    assert statefulset.ordinal("web", "web-12") == 12
-    assert statefulset.ordinal("web", "web-headless-0") is None
-    assert statefulset.ordinal("web", "webx-1") is None
+    assert sts.ordinal("web", "web-12") == 12
+    assert sts.ordinal("web", "web-headless-0") is None
+    assert sts.ordinal("web", "webx-1") is None
 
 
 STS = {
@@ -221,12 +221,12 @@ def _pvc(name, phase="Bound", storage_class="nfs-client"):
 
 
 def test_claim_names():
-    assert statefulset.claim_names(STS, range(3)) == ["data-web-0", "data-web-1", "data-web-2"]
+    assert sts.claim_names(STS, range(3)) == ["data-web-0", "data-web-1", "data-web-2"]
 
 
 def test_one_claim_per_pod():
     pvcs = [_pvc("data-web-0"), _pvc("data-web-1"), _pvc("other-claim"), _pvc("data-mysql-0")]
-    statefulset.check_claims(STS, [_sts_pod(0), _sts_pod(1)], pvcs, "nfs-client")
+    sts.check_claims(STS, [_sts_pod(0), _sts_pod(1)], pvcs, "nfs-client")
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_one_claim_per_pod():
 )
 def test_claim_problems(pvcs, message):
     with pytest.raises(AssertionError, match=message):
-        statefulset.check_claims(STS, [_sts_pod(0), _sts_pod(1)], pvcs, "nfs-client")
+        sts.check_claims(STS, [_sts_pod(0), _sts_pod(1)], pvcs, "nfs-client")
 
 
 def test_nodes(recorded):
