@@ -1,24 +1,34 @@
 """Prerequisites of ``infra up``, checked before anything is created.
 
-The stack config is validated first (a bad value stops here, before anything is created). Docker (local)
-and AWS credentials (aws) are the user's; kubectl, kind, helm and pulumi are installed
-into ``.tools/bin`` when missing (pinned, checksum-verified). When the environment's own prerequisite is
-missing the toolkit downloads nothing, so ``make up`` on a machine without Docker stops within seconds.
+Two kinds, named as such: what only the user can provide (local: a running Docker with memory for three
+nodes and the ingress host ports free; aws: a stack config fit for a real ``up``, credentials, a region with
+the configured zones), and what the toolkit provides itself (kubectl from Pipfile.lock, checked by version;
+kind, helm and pulumi downloaded into ``.tools/bin`` when missing, pinned and checksum-verified). Every user
+problem is reported at once, and while there is one the toolkit downloads nothing, so ``make up`` on a
+machine without Docker stops within seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from infra import proc, tools
 from infra.environments import get_environment
 from infra.errors import InfraError, ToolMissingError
 
 DOCKER_DOCS = "https://docs.docker.com/get-started/get-docker/"
+# Downloaded into .tools/bin when missing (kubectl is not here: it comes with Pipfile.lock).
 TOOLS_BY_ENV: dict[str, tuple[str, ...]] = {
-    "local": ("kind", "kubectl", "helm", "pulumi"),
-    "aws": ("kubectl", "helm", "pulumi"),
+    "local": ("kind", "helm", "pulumi"),
+    "aws": ("helm", "pulumi"),
+}
+# What the user provides, said up front: a failing check names only what is wrong.
+USER_PROVIDES: dict[str, str] = {
+    "local": "a running Docker with about 6 GB of memory for it, and the ingress host ports "
+    "(lab:httpPort/lab:httpsPort, 80 and 443 by default) free",
+    "aws": "an AWS account's credentials, your own lab:sshCidr, and a region with the configured zones",
 }
 
 
@@ -48,69 +58,90 @@ def docker_problem() -> Problem | None:
     return None
 
 
-def aws_problem() -> Problem | None:
-    """None when the AWS stack can deploy: config fit for a real ``up``, credentials, region and zones."""
+def aws_problems() -> list[Problem]:
+    """Everything that stops the AWS stack from deploying, all at once: config, credentials, region and zones.
+
+    A config that is only unfit for ``up`` (the placeholder SSH CIDR) still gives the region to check the
+    credentials against; the zones are checked only with working credentials (they would fail the same way).
+    """
     from infra import aws  # boto3 is only imported for the aws environment
     from infra.envconfig.aws import load_config
 
+    problems: list[Problem] = []
+    config = None
     try:
         config = load_config()
         config.check_deployable()  # e.g. the committed placeholder SSH CIDR
     except InfraError as exc:
-        return Problem(f"AWS stack config ({exc.message})", exc.hint or "see stacks/aws/README.md")
-    api = aws.AwsApi(config.region)
-    checks: tuple[tuple[str, Callable[[], object]], ...] = (
-        ("AWS credentials", api.caller_identity),
-        ("AWS region", lambda: api.require_zones([subnet.zone for subnet in config.subnets])),
-    )
-    for label, check in checks:
+        problems.append(Problem(f"AWS stack config ({exc.message})", exc.hint or "see stacks/aws/README.md"))
+    api = aws.AwsApi(config.region if config else aws.default_region())
+    try:
+        api.caller_identity()
+    except InfraError as exc:
+        problems.append(Problem(f"AWS credentials ({exc.message})", exc.hint or "see stacks/aws/README.md"))
+        return problems
+    if config is not None:
         try:
-            check()
+            api.require_zones([subnet.zone for subnet in config.subnets])
         except InfraError as exc:
-            return Problem(f"{label} ({exc.message})", exc.hint or "see stacks/aws/README.md")
-    return None
+            problems.append(Problem(f"AWS region ({exc.message})", exc.hint or "see stacks/aws/README.md"))
+    return problems
 
 
-def local_problem() -> Problem | None:
-    """None when the local stack config is valid and a Docker daemon answers."""
+def local_problems() -> list[Problem]:
+    """The local stack config is valid and a Docker daemon answers (the config first: it costs nothing)."""
     from infra.envconfig.local import load_config
 
     try:
         load_config()
     except InfraError as exc:
-        return Problem(f"local stack config ({exc.message})", exc.hint or "see stacks/local/README.md")
-    return docker_problem()
+        return [Problem(f"local stack config ({exc.message})", exc.hint or "see stacks/local/README.md")]
+    problem = docker_problem()
+    return [problem] if problem else []
 
 
-ENV_CHECKS: dict[str, Callable[[], Problem | None]] = {"local": local_problem, "aws": aws_problem}
+ENV_CHECKS: dict[str, Callable[[], list[Problem]]] = {"local": local_problems, "aws": aws_problems}
+
+
+def _fail(message: str, problems: list[Problem], context: str = "") -> NoReturn:
+    what = "; ".join(p.what for p in problems)
+    how = "; ".join(dict.fromkeys(p.how for p in problems))
+    raise ToolMissingError(f"{message}: {what}", how + context)
+
+
+def _provided_by_the_toolkit(env: str) -> str:
+    return ", ".join(["kubectl (Pipfile.lock)", *TOOLS_BY_ENV[env]])
 
 
 def check(env: str, *, install: Callable[[str], object] = tools.ensure) -> list[str]:
-    """Check every prerequisite of ``env``; install missing tools; raise naming everything missing.
+    """Check every prerequisite of ``env``, then install the missing pinned tools; raise naming each problem.
 
-    Returns the tools that are ready. Raises :class:`ToolMissingError` with one message naming each
-    missing prerequisite and how to get it.
+    Returns the tools that are ready (kubectl first). The user's own prerequisites are checked before any
+    download and reported together in one :class:`ToolMissingError`; a tool the toolkit cannot install is
+    reported after the others are tried.
     """
     get_environment(env)
-    problems: list[Problem] = []
-    base = ENV_CHECKS[env]()
-    if base is not None:
-        problems.append(base)
-    ready: list[str] = []
-    for name in TOOLS_BY_ENV[env]:
-        if tools.find(name) is not None:
-            ready.append(name)
-        elif problems:  # something is already missing: say what else is, but spend no time downloading
-            tool = tools.TOOLS[name]
-            problems.append(Problem(f"{name} {tool.version}", "missing tools are installed by `make up`"))
-        else:
-            try:
-                install(name)
-                ready.append(name)
-            except ToolMissingError as exc:
-                problems.append(Problem(exc.message, exc.hint or tools.TOOLS[name].docs))
+    problems = ENV_CHECKS[env]()
     if problems:
-        missing = "; ".join(p.what for p in problems)
-        how = "; ".join(dict.fromkeys(p.how for p in problems))
-        raise ToolMissingError(f"missing prerequisites for the {env} environment: {missing}", how)
+        context = (
+            f" (what you provide for the {env} lab: {USER_PROVIDES[env]}; "
+            f"the toolkit installs {_provided_by_the_toolkit(env)} itself)"
+        )
+        _fail(f"not ready for the {env} lab", problems, context)
+    try:
+        tools.kubectl_path()
+    except ToolMissingError as exc:  # a broken .venv: nothing else is worth downloading
+        problem = Problem(exc.message, exc.hint or tools.KUBECTL_FIX)
+        _fail("the toolkit's own kubectl is not usable", [problem])
+    ready = ["kubectl"]
+    failures: list[Problem] = []
+    for name in TOOLS_BY_ENV[env]:
+        try:
+            if tools.find(name) is None:
+                install(name)
+            ready.append(name)
+        except ToolMissingError as exc:
+            failures.append(Problem(exc.message, exc.hint or tools.TOOLS[name].docs))
+    if failures:
+        _fail("the toolkit could not install its pinned tools", failures)
     return ready

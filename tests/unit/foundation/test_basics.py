@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -96,9 +97,21 @@ def test_run_of_a_missing_tool_names_it():
         proc.run(["no-such-tool-xyz", "--version"])
 
 
-def test_run_prefers_the_toolkits_own_bin(isolated_state):
+def test_run_prefers_the_toolkits_own_bin_to_path(isolated_state, monkeypatch):
+    pinned, user = isolated_state / "tools" / "bin", isolated_state / "user-bin"
+    for folder, says in ((pinned, "pinned"), (user, "user's")):
+        folder.mkdir(parents=True)
+        fake = folder / "lab-fake-helm"
+        fake.write_text(f"#!/bin/sh\necho {says}\n")
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{user}{os.pathsep}{os.environ['PATH']}")
+    result = proc.run(["lab-fake-helm"])
+    assert (result.stdout.strip(), result.argv) == ("pinned", ["lab-fake-helm"])
+
+
+def test_run_of_kubectl_is_the_locked_one_even_over_the_toolkits_bin(isolated_state):
     fake = isolated_state / "tools" / "bin" / "kubectl"
     fake.parent.mkdir(parents=True)
-    fake.write_text("#!/bin/sh\necho pinned-kubectl\n")
+    fake.write_text("#!/bin/sh\necho an-old-download\n")
     fake.chmod(0o755)
-    assert proc.run(["kubectl"]).stdout.strip() == "pinned-kubectl"
+    assert proc.run(["kubectl", "version", "--client"]).stdout.startswith("Client Version: v1.36.")
