@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from infra.cli import app
@@ -120,7 +118,6 @@ def test_version_spellings_name_the_minor(runner, fixtures):
     assert "2 objects checked against Kubernetes 1.35:" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kustomization_findings_point_at_the_directory_and_rendered_index(runner, fixtures):
     result = invoke(runner, "-q", str(fixtures / "kustomize" / "app"))
     assert result.exit_code == 1

@@ -12,8 +12,6 @@ from infra import proc
 from infra.checks import plan as planning
 from infra.cli import app
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-
 SITE = """\
 - name: Addons
   hosts: cluster

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from infra import proc
 from infra.errors import InfraError
 from infra.render import collect, kustomize, load_documents, render_env
-
-needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
 
 def test_documents_keep_index_and_line_skip_empty_and_expand_lists(tmp_path):
@@ -60,7 +56,6 @@ def test_directory_is_walked_in_name_order(fixtures):
     assert {d.source.parent.name for d in docs} == {"sts"}
 
 
-@needs_kubectl
 def test_kustomization_is_rendered_by_kubectl(fixtures):
     docs = collect([fixtures / "kustomize" / "app"])
     assert [(d.kind, d.namespace, d.index, d.line) for d in docs] == [
@@ -71,7 +66,6 @@ def test_kustomization_is_rendered_by_kubectl(fixtures):
     assert docs[0].metadata["labels"]["app.kubernetes.io/managed-by"] == "infra"
 
 
-@needs_kubectl
 def test_kustomize_failure_names_the_path_and_kustomize_message(fixtures):
     with pytest.raises(InfraError, match=r"kustomize could not render .*broken: .*missing\.yaml"):
         collect([fixtures / "kustomize" / "broken"])
@@ -101,7 +95,6 @@ def test_unknown_env_is_a_clear_error():
         render_env("moon")
 
 
-@needs_kubectl
 def test_directory_walk_renders_overlays_and_skips_components(fixtures):
     (doc,) = collect([fixtures / "tree"])
     assert doc.source == fixtures / "tree" / "overlay"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 from pathlib import Path
 
@@ -389,7 +388,6 @@ def test_no_usable_kubeconfig_is_an_error(kwargs, error):
     assert caught.value.exit_code == 2
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed")
 def test_render_desired_with_the_real_kustomize(tmp_path, monkeypatch):
     from infra import environments
 

@@ -1,6 +1,7 @@
 """Rendered manifests, once per session: the tests look at what `kubectl apply -k` would send, not at sources.
 
-Every environment is rendered with the real ``kubectl kustomize`` (the kustomize ``kubectl apply -k`` uses).
+Every environment is rendered with the real ``kubectl kustomize`` (the kustomize ``kubectl apply -k`` uses),
+run from the locked kubectl (``.venv/bin``, version-checked) whatever else is on PATH.
 ``with_all_components`` renders the base with every optional component switched on, through a throwaway
 overlay, so the opt-in pieces are checked too.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import tools
 from infra.environments import ENVIRONMENTS
 from infra.paths import MANIFESTS_DIR
 
@@ -60,7 +62,8 @@ class Rendered:
 
 
 def kustomize(path: Path) -> str:
-    done = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=False)
+    argv = [str(tools.kubectl_path()), "kustomize", str(path)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"kubectl kustomize {path} failed: {done.stderr}"
     return done.stdout
 
