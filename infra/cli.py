@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.commands import check, down, drift, plan, reconcile, up, verify
+from infra.commands import check, doctor, down, drift, plan, reconcile, up, verify
 
 app = typer.Typer(
     name="infra",
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (plan, check, up, down, verify, drift, reconcile):
+for module in (plan, check, up, down, verify, drift, reconcile, doctor):
     module.register(app)
 
 
