@@ -1,6 +1,6 @@
 """Drift: what differs between ``manifests/envs/<env>`` and the live cluster, object by object.
 
-Three kinds of drift (LABS.md GIT-1..3):
+Three kinds of drift (GIT-1..3):
 
 * **changed** / **missing**: ``kubectl diff --server-side`` of the rendered manifests (a server-side dry-run
   apply with the reconcile field manager, so a diff is exactly what the next reconcile would change). Its exit

@@ -7,7 +7,7 @@ Order of one reconcile (each step a kubectl command through :func:`infra.proc.ru
 3. apply the Namespace objects, then create the missing Secrets there (``kubectl create``: never an update,
    never a rotation), so workloads never start without them;
 4. ``kubectl apply --server-side --field-manager=infra --force-conflicts -f -`` of everything (forcing
-   conflicts is what undoes a hand edit, LABS.md GIT-2);
+   conflicts is what undoes a hand edit, GIT-2);
 5. prune: delete owned objects (ownership labels, see :mod:`infra.ownership`) that are no longer in git;
 6. wait for Deployments, StatefulSets and DaemonSets to roll out (optional).
 

@@ -1,6 +1,6 @@
 """``infra verify``: run the live probes (``tests/live``) and report claim -> result -> time.
 
-The probes are ordinary pytest tests, one per LABS.md claim ID; this module finds the cluster, runs pytest
+The probes are ordinary pytest tests, one per claim ID; this module finds the cluster, runs pytest
 on them in a subprocess (through :func:`infra.proc.run`) with a JUnit XML report, and turns that report
 into a table for the terminal and a Markdown summary for GitHub Actions job summaries.
 
@@ -179,7 +179,7 @@ class Report:
 
 
 def parse_junit(path: Path, env: str) -> Report:
-    """JUnit XML (pytest's xunit2) -> one :class:`ClaimResult` per claim that ran, in LABS.md order."""
+    """JUnit XML (pytest's xunit2) -> one :class:`ClaimResult` per claim that ran, in registry order."""
     try:
         root = ET.parse(path).getroot()  # noqa: S314 - our own pytest run's report
     except (OSError, ET.ParseError) as exc:

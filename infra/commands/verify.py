@@ -1,4 +1,4 @@
-"""`infra verify`: prove every LABS.md claim on the running lab, with a claim -> result -> time table."""
+"""`infra verify`: prove every lab claim on the running lab, with a claim -> result -> time table."""
 
 from __future__ import annotations
 

@@ -197,7 +197,7 @@ class LocalConfig(BaseModel):
         first_plane: dict[str, Any] = {
             "role": "control-plane",
             "image": self.node_image,
-            # kind's native node labels, not a kubeadm patch (kubeadm v1beta4 from Kubernetes 1.36, FACTS.md)
+            # kind's native node labels, not a kubeadm patch (a patch is tied to kubeadm's config version)
             "labels": {"ingress-ready": "true"},
             "extraPortMappings": [
                 {

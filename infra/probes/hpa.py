@@ -1,6 +1,6 @@
 """The Horizontal Pod Autoscaler's arithmetic and timings (HPA-1..3).
 
-Controller facts (FACTS.md): it syncs every 15 s with a tolerance of 0.1; metrics-server resolves metrics
+Controller defaults: it syncs every 15 s with a tolerance of 0.1; metrics-server resolves metrics
 every 15 s; the default scale-up allows max(4 pods, 100 %) per 15 s; scale-down waits for a 300 s
 stabilization window (the HPA's ``behavior`` may change both).
 """
@@ -193,7 +193,7 @@ def scale_out_bound_s(
 ) -> int:
     """How long after load starts the Deployment must have more ready replicas (HPA-3).
 
-    FACTS.md: the fastest scale-out is metric resolution (15 s) + sync (15 s) + pod start. The bound doubles
+    The fastest scale-out is metric resolution (15 s) + sync (15 s) + pod start. The bound doubles
     the two periods because load that begins mid-window shows up only in the next full window, and a sync
     can fall just before that: 2 × 15 + 2 × 15 + 60 = 120 s with the defaults.
     """

@@ -86,7 +86,7 @@ def k8s_ready_endpoints(resources: Any) -> int:
 
 def is_ip_address(value: Any) -> bool:
     """True for an IPv4/IPv6 address: the kubelet resolves NFS server names with the node's resolver,
-    not cluster DNS, so the provisioner is given an IP (FACTS.md)."""
+    not cluster DNS, so the provisioner is given an IP."""
     try:
         ipaddress.ip_address(str(value))
     except ValueError:

@@ -1,7 +1,7 @@
 """A kind cluster as a Pulumi component: ``kind create`` / ``kind delete`` around the rendered cluster config.
 
-kind has no Pulumi provider; ``pulumi_command.local.Command`` running the kind CLI is the common pattern
-(FACTS.md). kind cannot change a running cluster, so any change of the rendered config replaces the cluster
+kind has no Pulumi provider; ``pulumi_command.local.Command`` running the kind CLI is the common pattern.
+kind cannot change a running cluster, so any change of the rendered config replaces the cluster
 (delete first: the new one reuses the name and the host ports).
 """
 

@@ -1,7 +1,7 @@
 """The lab's NFS server container on kind's Docker network, created and destroyed with the stack.
 
 Why the stack creates it rather than Ansible: the stack must export the server's IP (the kubelet resolves the
-NFS server with the node's resolver, so the provisioner needs an IP, FACTS.md), and Docker only knows that IP
+NFS server with the node's resolver, so the provisioner needs an IP), and Docker only knows that IP
 once the container runs; kind's network gets its IPv4 subnet from Docker's IPAM, so a fixed ``--ip`` is
 refused ("user specified IP address is supported only when connecting to networks with user configured
 subnets"). Creating the container here makes the IP an ordinary stack output and ties its lifetime to the

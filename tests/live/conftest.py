@@ -1,4 +1,4 @@
-"""Live probes: one test per LABS.md claim, run against a lab (`infra verify`, or `pytest tests/live`).
+"""Live probes: one test per lab claim, run against a lab (`infra verify`, or `pytest tests/live`).
 
 Which cluster: ``INFRA_ENV`` (local | aws, default local) picks ``.infra/<env>/kubeconfig``; without it,
 ``$KUBECONFIG``. With neither, or when the API server does not answer, every test here is skipped with
@@ -45,7 +45,7 @@ def _cluster_unavailable() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the live probes in LABS.md order; skip them all, with the reason, when there is no cluster."""
+    """Run the live probes in claim order; skip them all, with the reason, when there is no cluster."""
     live = [item for item in items if item.get_closest_marker("live")]
     if not live:
         return

@@ -7,7 +7,7 @@ import pytest
 from infra.probes.eventually import eventually
 from infra.probes.nodes import check_nodes
 
-# The default topology of both stacks: 1 control-plane + 2 workers (LABS.md ENV-1).
+# The default topology of both stacks: 1 control-plane + 2 workers (ENV-1).
 DEFAULT_CONTROL_PLANES, DEFAULT_WORKERS = 1, 2
 
 

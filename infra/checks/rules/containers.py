@@ -1,4 +1,4 @@
-"""Per-container rules: pinned images, requests within limits, and the pod's QoS class (LABS.md QOS-1)."""
+"""Per-container rules: pinned images, requests within limits, and the pod's QoS class (QOS-1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""No credentials in git (LABS.md TLS-2, SQL-5): key material, passwords, empty-password switches.
+"""No credentials in git (TLS-2, SQL-5): key material, passwords, empty-password switches.
 
 Heuristics, tuned to what the labs got wrong: a committed TLS key, ``MYSQL_ALLOW_EMPTY_PASSWORD``, a root
 password written into the manifest. Credentials belong in Secrets created at run time (``infra/secrets.py``,

@@ -1,4 +1,4 @@
-"""HorizontalPodAutoscaler rules: the two lab mistakes (LABS.md HPA-4) and reconcile-vs-autoscaler (GIT-4)."""
+"""HorizontalPodAutoscaler rules: the two lab mistakes (HPA-4) and reconcile-vs-autoscaler (GIT-4)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ controller's pods join the ``ip`` target groups through TargetGroupBindings
 (``playbooks/roles/ingress_nginx``, ARNs found by name by ``infra/inventory.py``).
 
 Proxy protocol is off on the target groups: the inventory reads the attribute back and ingress-nginx's
-``use-proxy-protocol`` follows it, so the two sides cannot disagree ("broken header", FACTS.md).
+``use-proxy-protocol`` follows it, so the two sides cannot disagree (nginx's "broken header").
 """
 
 from __future__ import annotations

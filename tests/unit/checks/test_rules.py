@@ -140,7 +140,7 @@ def test_every_rule_has_a_failing_fixture():
     assert set(RULES) - plan_rules <= covered
 
 
-# LABS.md HPA-4: the lab's two mistakes, caught before anything is applied, with rule and hint.
+# HPA-4: the lab's two mistakes, caught before anything is applied, with rule and hint.
 def test_hpa4_scale_target_ref_without_api_version(check):
     (finding,) = [f for f in check("hpa/bad-no-apiversion.yaml") if f.rule == "HPA-TARGET"]
     assert finding.subject == "HorizontalPodAutoscaler/lab-hpa/hpa-demo"

@@ -68,7 +68,7 @@ def test_only_the_first_control_plane_is_ingress_ready_with_host_ports_80_443(ki
         {"containerPort": 443, "hostPort": 443, "listenAddress": "127.0.0.1", "protocol": "TCP"},
     ]
     assert all("labels" not in n and "extraPortMappings" not in n for n in others)
-    assert "kubeadmConfigPatches" not in first  # native labels, no kubeadm patch (FACTS.md)
+    assert "kubeadmConfigPatches" not in first  # native labels, no kubeadm patch
 
 
 def test_node_names_follow_kinds_naming_for_several_control_planes():

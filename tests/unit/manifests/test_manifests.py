@@ -1,6 +1,6 @@
 """The rendered workloads of every environment: schema, contract names, and the lab claims they carry.
 
-Test names carry the LABS.md claim IDs. Everything here looks at `kubectl kustomize` output (conftest.py).
+Test names carry the claim IDs. Everything here looks at `kubectl kustomize` output (conftest.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The playbooks follow the conventions STYLE.md asks for, checked on the files themselves.
+"""The playbooks' conventions, checked on the files themselves: one playbook per concern in dependency
+order, prefixed and switchable role defaults, each documented, task names carrying the role's title,
+read-only probes in check mode that report no change.
 
 Cheap checks (YAML only) plus one syntax-check per recorded inventory and a check that the installed
 collections satisfy playbooks/requirements.yml. ansible-lint runs in `make lint`.

@@ -56,7 +56,7 @@ def test_variables_resolve_per_host(env: str, inventories: dict[str, dict[str, A
     # inventory vars and playbooks/group_vars/all.yml (via --playbook-dir) both reach the host
     assert local["lab_environment"] == env
     assert local["addons_environments"] == list(ENVIRONMENTS)
-    ipaddress.ip_address(local["lab_nfs_server"])  # an IP, never a DNS name (FACTS.md)
+    ipaddress.ip_address(local["lab_nfs_server"])  # an IP: the kubelet mounts NFS with the node's resolver
     assert local["lab_nfs_path"].startswith("/")
     nfs_host = inventories[env]["nfs_server"]["hosts"][0]
     expected = "community.docker.docker" if env == "local" else "ssh"
