@@ -14,6 +14,10 @@ class Environment:
     name: str
     description: str
     kube_version: str  # Kubernetes minor the environment runs, used for strict schemas ("1.35")
+    # StorageClasses and IngressClasses the environment provides once it is up (``infra check``'s
+    # STORAGE-CLASS and INGRESS-CLASS rules compare manifests with these)
+    storage_classes: tuple[str, ...] = ()
+    ingress_classes: tuple[str, ...] = ()
 
     @property
     def stack_dir(self) -> Path:
@@ -28,9 +32,26 @@ class Environment:
         return MANIFESTS_DIR / "envs" / self.name
 
 
+# nfs-client: the nfs_provisioner addon's StorageClass; nginx: the ingress_nginx addon's IngressClass.
+NFS_CLASS, NGINX_CLASS = "nfs-client", "nginx"
 ENVIRONMENTS: dict[str, Environment] = {
-    "local": Environment("local", "kind cluster in Docker on this machine", kube_version="1.35"),
-    "aws": Environment("aws", "EC2 bastion + kOps cluster on AWS", kube_version="1.35"),
+    "local": Environment(
+        "local",
+        "kind cluster in Docker on this machine",
+        kube_version="1.35",
+        storage_classes=("standard", NFS_CLASS),  # standard: kind's default (rancher local-path-provisioner)
+        ingress_classes=(NGINX_CLASS,),
+    ),
+    "aws": Environment(
+        "aws",
+        "EC2 bastion + kOps cluster on AWS",
+        kube_version="1.35",
+        # kOps' storage-aws addon (upup/models/cloudup/resources/addons/storage-aws.addons.k8s.io): default,
+        # gp2 and kops-ssd-1-17 (in-tree EBS), kops-csi-1-21 (gp3, EBS CSI driver; the default class)
+        storage_classes=("default", "gp2", "kops-ssd-1-17", "kops-csi-1-21", NFS_CLASS),
+        # alb: the AWS Load Balancer Controller kOps installs (the aws_lb_controller role checks it exists)
+        ingress_classes=(NGINX_CLASS, "alb"),
+    ),
 }
 DEFAULT_ENV = "local"
 

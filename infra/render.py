@@ -22,6 +22,27 @@ from infra.kube import KUBECTL_ENV
 
 # libyaml's loader when PyYAML was built with it (its wheels are): several times faster on rendered streams
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class KeyCheckingLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, recording mapping keys written twice (PyYAML would silently keep the last)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, _value in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != MERGE_TAG:
+                key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+                if key in seen:
+                    self.duplicates.append((key_node.value, line, seen[key]))
+                seen.setdefault(key, line)
+        return super().construct_mapping(node, deep)
+
+
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -41,6 +62,9 @@ class Document:
     obj: dict[str, Any] = field(compare=False)
     line: int | None = None
     rendered: bool = False
+    # mapping keys written twice in this document, as (key, line of the later one, line of the earlier one):
+    # YAML keeps only the last value silently; kubectl and kustomize reject the file
+    duplicate_keys: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)
 
     @property
     def kind(self) -> str:
@@ -119,7 +143,8 @@ def load_documents(text: str, source: Path | str, *, rendered: bool = False) -> 
     """
     source = Path(source)
     docs: list[Document] = []
-    loader = SAFE_LOADER(text)
+    # kustomize already rejects duplicate keys in what it renders; plain files are checked here
+    loader = SAFE_LOADER(text) if rendered else KeyCheckingLoader(text)
     index = 0
     try:
         while loader.check_node():
@@ -128,8 +153,11 @@ def load_documents(text: str, source: Path | str, *, rendered: bool = False) -> 
             data = loader.construct_document(node) if node is not None else None
             if data is None:
                 continue
+            duplicates = tuple(getattr(loader, "duplicates", ()))
+            if duplicates:
+                loader.duplicates = []
             for obj in _expand(data, source, line):
-                docs.append(Document(source, index, obj, None if rendered else line, rendered))
+                docs.append(Document(source, index, obj, None if rendered else line, rendered, duplicates))
                 index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

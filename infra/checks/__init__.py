@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from infra.checks import apis, rules, schema
 from infra.checks.model import DocSet, Finding, Severity, dig, subject
 from infra.checks.registry import RULES, describe
+from infra.environments import Environment
 from infra.errors import InfraError
 from infra.render import Document
 
@@ -34,11 +35,15 @@ MAX_SCHEMA_ERRORS = 5
 _REGISTERED = rules  # importing infra.checks.rules registers the policy rules
 
 
-def check_documents(docs: list[Document], kube_version: str) -> list[Finding]:
-    """All findings for a set of documents, in document order (errors first within a document)."""
+def check_documents(docs: list[Document], kube_version: str, env: Environment | None = None) -> list[Finding]:
+    """All findings for a set of documents, in document order (errors first within a document).
+
+    ``env`` is the environment the set is for (``infra plan``): the rules that depend on what a cluster
+    provides (StorageClasses, IngressClasses) check against it, else against what any environment provides.
+    """
     schema.schema_dir(kube_version)  # an unsupported version is a usage error before anything else
     kube_version = schema.major_minor(kube_version)
-    docset = DocSet(docs, kube_version)
+    docset = DocSet(docs, kube_version, env)
     findings: list[Finding] = []
     unknown: list[Document] = []
     custom = custom_kinds(docs)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.environments import Environment
 from infra.render import Document
 
 SUPPLIED_AT_RUNTIME = "infra.lab/supplied-at-runtime"
@@ -188,6 +189,7 @@ class DocSet:
 
     docs: list[Document]
     kube_version: str
+    env: Environment | None = None  # the target environment, when known (its StorageClasses, IngressClasses)
     _by_key: dict[tuple[str, str, str], list[Document]] = field(default_factory=lambda: defaultdict(list))
     _order: dict[int, int] = field(default_factory=dict)
     templates: list[PodTemplate] = field(default_factory=list)

@@ -16,18 +16,26 @@ class Rule:
     severity: Severity
     summary: str
     func: RuleFunc
+    upstream: str | None = None  # the Kubernetes validation file the rule mirrors, when it mirrors one
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a policy rule. IDs are stable: users grep for them and docs name them."""
+def rule(
+    rule_id: str, severity: Severity, summary: str, *, upstream: str | None = None
+) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a policy rule. IDs are stable: users grep for them and docs name them.
+
+    ``upstream`` names the API server validation the rule mirrors; it is appended to the summary, so
+    ``infra check --list-rules`` says which rules are the API server's own checks, run offline.
+    """
 
     def register(func: RuleFunc) -> RuleFunc:
         if rule_id in RULES:
             raise ValueError(f"duplicate rule ID {rule_id}")
-        RULES[rule_id] = Rule(rule_id, severity, summary, func)
+        listed = f"{summary} — {upstream}" if upstream else summary
+        RULES[rule_id] = Rule(rule_id, severity, listed, func, upstream)
         return func
 
     return register

@@ -1,5 +1,33 @@
-"""Importing this package registers every policy rule (one module per area)."""
+"""Importing this package registers every policy rule (one module per area).
 
-from infra.checks.rules import containers, credentials, hpa, network, references
+``apps``, ``autoscaling``, ``batch``, ``core`` and ``policy`` mirror the API server's validation of those API
+groups (``infra check --list-rules`` names the upstream file); ``sets`` checks the set as a whole.
+"""
 
-__all__ = ["containers", "credentials", "hpa", "network", "references"]
+from infra.checks.rules import (
+    apps,
+    autoscaling,
+    batch,
+    containers,
+    core,
+    credentials,
+    hpa,
+    network,
+    policy,
+    references,
+    sets,
+)
+
+__all__ = [
+    "apps",
+    "autoscaling",
+    "batch",
+    "containers",
+    "core",
+    "credentials",
+    "hpa",
+    "network",
+    "policy",
+    "references",
+    "sets",
+]
