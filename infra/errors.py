@@ -43,6 +43,10 @@ class ClusterUnavailableError(InfraError):
     """No cluster is configured or the configured one cannot be reached."""
 
 
+class ClusterAuthError(InfraError):
+    """The cluster answers but refuses us: untrusted certificate, expired credentials, or RBAC."""
+
+
 class StageError(InfraError):
     """A stage of ``infra up`` failed; the hint says how to resume."""
 

@@ -19,7 +19,7 @@ import yaml
 from infra import proc
 from infra.contract import StackOutputs
 from infra.environments import get_environment
-from infra.errors import ClusterUnavailableError, ConfigError, InfraError
+from infra.errors import ClusterAuthError, ClusterUnavailableError, ConfigError, InfraError
 from infra.paths import env_dir, write_private
 
 # What kubectl says when there is no API server to talk to (as opposed to an API error).
@@ -227,8 +227,17 @@ def resolve_target(
     )
 
 
+# What kubectl says when the server answers but TLS or the credentials fail: each has its own fix.
+TLS_MARKERS = ("x509:", "certificate signed by unknown authority", "tls: failed to verify certificate")
+UNAUTHORIZED_MARKERS = ("you must be logged in to the server", "(unauthorized)")
+FORBIDDEN_MARKER = "(forbidden)"
+CONFLICT_MARKER = "apply failed with"
+
+
 def unreachable(text: str) -> bool:
     lowered = text.lower()
+    if any(marker in lowered for marker in TLS_MARKERS):
+        return False
     return any(marker in lowered for marker in UNREACHABLE_MARKERS)
 
 
@@ -238,12 +247,41 @@ def last_lines(result: proc.Result, count: int = 3) -> str:
 
 
 def failure(target: KubeTarget, result: proc.Result, what: str, hint: str) -> InfraError:
-    """The error of a failed kubectl call: no cluster has its own class and hint; else it says what failed."""
+    """The error of a failed kubectl call, told apart by cause: each cause has its own fix.
+
+    No server (refused, timeout), an untrusted server certificate, rejected credentials, a forbidden verb,
+    a field-manager conflict, or else what failed and kubectl's last lines.
+    """
     detail = last_lines(result)
-    if unreachable(result.stderr or result.stdout):
+    text = (result.stderr or result.stdout).lower()
+    if any(marker in text for marker in TLS_MARKERS):
+        return ClusterAuthError(
+            f"the API server's certificate is not trusted ({target.describe()}): {detail}",
+            "the kubeconfig's certificate-authority-data belongs to another cluster: re-run `infra up` to "
+            "rewrite .infra/<env>/kubeconfig, or pass the right --kubeconfig",
+        )
+    if unreachable(text):
         return ClusterUnavailableError(
             f"cannot reach the cluster ({target.describe()}): {detail}",
-            "start the lab with `infra up`, or point --kubeconfig/KUBECONFIG at a running cluster",
+            "start the lab with `infra up`, or name a running cluster with --kubeconfig/--context",
+        )
+    if any(marker in text for marker in UNAUTHORIZED_MARKERS):
+        return ClusterAuthError(
+            f"the cluster rejected the credentials ({target.describe()}): {detail}",
+            "the kubeconfig's client certificate has expired or its token is invalid: renew it "
+            "(kind: `infra up` rewrites it; kOps: `kops export kubeconfig --admin`)",
+        )
+    if FORBIDDEN_MARKER in text:
+        return ClusterAuthError(
+            f"{what} is forbidden for this user ({target.describe()}): {detail}",
+            "use a kubeconfig whose user RBAC allows it (the lab's admin kubeconfig from `infra up`)",
+        )
+    if CONFLICT_MARKER in text and "conflict" in text:
+        return InfraError(
+            f"{what}: {detail}",
+            "another field manager owns these fields: `infra reconcile` takes them back (it forces "
+            "conflicts unless --no-force-conflicts); with plain kubectl pass --field-manager=infra "
+            "--force-conflicts",
         )
     return InfraError(f"{what} failed: {detail}", hint)
 
@@ -297,3 +335,33 @@ def ensure_reachable(target: KubeTarget) -> str:
             "check the kubeconfig and that the API server is up (`kubectl version`)",
         )
     return str(server.get("gitVersion") or "unknown")
+
+
+def parse_items(stdout: str) -> list[dict[str, Any]]:
+    """kubectl's ``-o json``: nothing, one object, or a ``List`` -> a list of objects."""
+    if not stdout.strip():
+        return []
+    try:
+        data = json.loads(stdout)
+    except ValueError as exc:
+        raise InfraError(f"kubectl printed unparsable JSON: {exc}", "check the kubectl version") from None
+    if isinstance(data, dict) and data.get("kind", "").endswith("List") and "items" in data:
+        return [i for i in data.get("items") or [] if isinstance(i, dict)]
+    return [data] if isinstance(data, dict) else []
+
+
+def as_list(objects: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
+
+
+def get_objects(
+    target: KubeTarget, objects: Sequence[Mapping[str, Any]], *, what: str, managed_fields: bool = False
+) -> dict[ObjectRef, dict[str, Any]]:
+    """The live state of the named objects in one ``kubectl get -f -`` (missing ones are simply absent)."""
+    if not objects:
+        return {}
+    args = ["get", "-f", "-", "-o", "json", "--ignore-not-found"]
+    if managed_fields:
+        args.append("--show-managed-fields")
+    result = kubectl(target, args, input=as_list(objects), what=what)
+    return {ObjectRef.of(obj, default_namespace=""): obj for obj in parse_items(result.stdout)}

@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from infra.commands._common import report_error
 from infra.commands.reconcile import ContextOption, EnvOption, KubeconfigOption
 from infra.console import make_console
-from infra.drift import DriftReport, describe, drift
 from infra.environments import DEFAULT_ENV
 from infra.errors import InfraError
+from infra.gitops.drift import DriftReport, describe, drift
 from infra.kube import resolve_target
 from infra.paths import reports_dir
 from infra.reports import append_step_summary
@@ -36,8 +37,6 @@ def print_report(report: DriftReport) -> None:
     for item in report.items:
         table.add_row(Text(str(item.ref)), Text(item.status), Text(describe(item)))  # paths hold [brackets]
     out.print(table)
-    if report.unparsed:
-        out.print(report.unparsed, markup=False, highlight=False)
     out.print(f"[warn]{report.headline()}[/]", markup=True, highlight=False)
 
 
@@ -59,12 +58,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Diff manifests/envs/ENV against the live cluster (server-side); list owned objects git lacks.
 
-        Exit codes: 0 no drift, 1 drift, 2 error (no cluster, kubectl diff failed). The Markdown report is
+        Read-only: uses .infra/ENV/kubeconfig, --kubeconfig/--context, else $KUBECONFIG (said so).
+        Exit codes: 0 no drift, 1 drift, 2 error (no cluster, the dry run failed). The Markdown report is
         also appended to $GITHUB_STEP_SUMMARY when set.
         """
         try:
-            target = resolve_target(env, kubeconfig=kubeconfig, context=context)
-            report = drift(env, target=target)
+            target = resolve_target(env, kubeconfig=kubeconfig, context=context, read_only=True)
+            out = make_console()
+            report = drift(
+                env,
+                target=target,
+                progress=lambda line: out.print(f"[dim]· {escape(line)}[/]", markup=True, highlight=False),
+            )
         except InfraError as error:
             report_error(error)
             append_step_summary(f"## Drift: `{env}`\n\n**Error:** {error}\n")

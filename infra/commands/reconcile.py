@@ -12,8 +12,8 @@ from infra.commands._common import ENV_NAMES, user_errors
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV
 from infra.errors import EXIT_FINDINGS, EXIT_OK
+from infra.gitops.apply import reconcile
 from infra.kube import resolve_target
-from infra.reconcile import DEFAULT_TIMEOUT, reconcile
 
 EnvOption = Annotated[str, typer.Option("--env", "-e", help=f"Environment: {ENV_NAMES}.")]
 PruneOption = Annotated[
@@ -22,11 +22,19 @@ PruneOption = Annotated[
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Server-side dry run: change nothing.")]
 WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for workloads to roll out.")]
-TimeoutOption = Annotated[
-    int, typer.Option("--timeout", min=1, help="Rollout wait per workload, in seconds.")
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force-conflicts/--no-force-conflicts",
+        help="Take back fields another field manager owns (git is the truth); without it, report conflicts.",
+    ),
 ]
 KubeconfigOption = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="Default: .infra/<env>/kubeconfig, then $KUBECONFIG.")
+    Path | None,
+    typer.Option(
+        "--kubeconfig",
+        help="The cluster to use (default: .infra/<env>/kubeconfig; never ~/.kube/config on its own).",
+    ),
 ]
 ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")]
 IngressHostOption = Annotated[
@@ -44,13 +52,16 @@ def register(app: typer.Typer) -> None:
         prune: PruneOption = True,
         dry_run: DryRunOption = False,
         wait: WaitOption = True,
-        timeout: TimeoutOption = DEFAULT_TIMEOUT,
+        force_conflicts: ForceOption = True,
         kubeconfig: KubeconfigOption = None,
         context: ContextOption = None,
         ingress_host: IngressHostOption = None,
     ) -> None:
-        """Apply manifests/envs/ENV server-side, create missing run-time Secrets, prune owned leftovers.
+        """Apply manifests/envs/ENV server-side, create missing run-time Secrets, prune what git dropped.
 
+        Acts only on the environment's own kubeconfig (.infra/ENV/kubeconfig) or a cluster named with
+        --kubeconfig/--context; it prints the server and context first. Prune deletes only objects the last
+        reconcile applied (its inventory), still labelled, in the environment's namespaces.
         Exit codes: 0 reconciled, 1 a workload did not become ready, 2 error (no cluster, bad manifests).
         """
         out = make_console()
@@ -62,14 +73,15 @@ def register(app: typer.Typer) -> None:
                 prune_owned=prune,
                 dry_run=dry_run,
                 wait=wait,
-                timeout=timeout,
+                force_conflicts=force_conflicts,
                 ingress_host=ingress_host,
                 progress=lambda line: out.print(f"[dim]·[/] {escape(line)}", markup=True, highlight=False),
             )
         verb = "would prune" if dry_run else "pruned"
         summary = (
             f"{len(result.applied)} applied, {len(result.secrets_created)} secret(s) "
-            f"{'to create' if dry_run else 'created'}, {len(result.pruned)} {verb}"
+            f"{'to create' if dry_run else 'created'}, {len(result.taken_back)} hand-added field(s) "
+            f"{'to take back' if dry_run else 'taken back'}, {len(result.pruned)} {verb}"
         )
         if result.not_ready:
             names = ", ".join(str(ref) for ref, _ in result.not_ready)
