@@ -21,7 +21,8 @@ REJECTED = [
     (
         "apps/bad-selector.yaml",
         "APPS-SELECTOR",
-        'spec.template.metadata.labels: Invalid value: {"app":"wbe"}: `selector` does not match template `labels`',
+        'spec.template.metadata.labels: Invalid value: {"app":"wbe"}: '
+        "`selector` does not match template `labels`",
     ),
     (
         "apps/bad-empty-selector.yaml",
@@ -66,8 +67,8 @@ REJECTED = [
     (
         "autoscaling/bad-utilization-missing.yaml",
         "HPA-METRIC",
-        "spec.metrics[0].resource.target.averageUtilization: Required value: must set either a target raw value "
-        "or a target utilization",
+        "spec.metrics[0].resource.target.averageUtilization: Required value: "
+        "must set either a target raw value or a target utilization",
     ),
     (
         "autoscaling/bad-metric-source.yaml",
@@ -258,5 +259,7 @@ def test_field_values_print_as_the_api_server_prints_them():
         "true",
         '{"a":"c","b":1}',
     ]
-    assert port_name("metrics") == [] and "must contain at least one letter (a-z)" in port_name("8080")
-    assert label_key("example.com/app") == [] and label_key("a/b/c")[0].startswith("a valid label key")
+    assert port_name("metrics") == []
+    assert "must contain at least one letter (a-z)" in port_name("8080")
+    assert label_key("example.com/app") == []
+    assert label_key("a/b/c")[0].startswith("a valid label key")
