@@ -16,7 +16,7 @@ PIPENV := $(PYTHON) -m pipenv
 RUN := $(PIPENV) run
 VENV_STAMP := .venv/.synced
 
-.PHONY: help deps tools test-deps up down plan verify drift reconcile test unit lint
+.PHONY: help deps tools test-deps up down plan verify drift reconcile test unit lint test-cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ test: deps ## The offline suite: unit tests + lint
 
 unit: deps ## Only the offline pytest suite
 	$(RUN) pytest
+
+# A real API server, controllers, scheduler and hollow nodes started from the binaries in KUBEBUILDER_ASSETS
+# (tests/cluster/plane.py); without that variable every test of the tier skips with where to get them.
+test-cluster: deps ## The control-plane tier: live paths against a throwaway API server (KUBEBUILDER_ASSETS)
+	.venv/bin/pytest tests/cluster -p no:cacheprovider -m cluster
 
 lint: deps ## ruff, yamllint, ansible syntax-check + ansible-lint, workflow schemas
 	$(RUN) ruff check infra stacks tests

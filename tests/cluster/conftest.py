@@ -1,0 +1,102 @@
+"""The ``cluster`` tier: tests against a real, throwaway Kubernetes control plane (see plane.py).
+
+Run it with ``make test-cluster``. It needs ``KUBEBUILDER_ASSETS`` (the envtest convention: a directory with
+``etcd`` and ``kube-apiserver``, here also kube-controller-manager, kube-scheduler, kubemark and kubectl).
+Without it every test here skips with the reason and where to get the binaries; with it, a plane that cannot
+start fails the run -- a broken tier must not pass as skipped.
+
+One plane serves the whole session (``plane``); tests share it, so each works in its own namespace
+(``namespace``). ``make test`` never gets here: ``testpaths`` is tests/unit, and the fixture lives in this
+directory only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+# plane.py sits beside this file; pytest's importlib mode puts no test directory on sys.path.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from plane import HOW_TO_GET_BINARIES, ControlPlane, PlaneError, assets_from_env
+
+HERE = Path(__file__).parent
+
+
+def _in_tier(item: pytest.Item) -> bool:
+    return item.path.is_relative_to(HERE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of this directory ``cluster``; skip them all, with the reason, without binaries.
+
+    This hook sees the whole session's items (tests/unit too, when both are collected): only ours change.
+    """
+    skip = None
+    if assets_from_env() is None:
+        skip = pytest.mark.skip(reason=f"no control-plane binaries: {HOW_TO_GET_BINARIES}")
+    for item in items:
+        if _in_tier(item):
+            item.add_marker(pytest.mark.cluster)
+            if skip is not None:
+                item.add_marker(skip)
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    """A CI timeout's SIGTERM unwinds like Ctrl-C, so the plane's teardown still stops every process."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    """The running control plane: kind's shape (1 control plane + 2 hollow workers), admin kubeconfig."""
+    if assets_from_env() is None:  # only reachable when a test outside this tier asks for it
+        pytest.skip(f"no control-plane binaries: {HOW_TO_GET_BINARIES}")
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    began = time.monotonic()
+    try:
+        control_plane = ControlPlane(nodes=int(os.environ.get("CLUSTER_NODES", "3"))).start()
+    except PlaneError as error:
+        pytest.fail(f"the control plane did not start: {error}", pytrace=False)
+    if reporter is not None:
+        reporter.write_line(
+            f"control plane ready in {time.monotonic() - began:.1f} s at {control_plane.server} "
+            f"({len(control_plane.node_names)} hollow nodes, run directory {control_plane.dir})"
+        )
+    failed_before = request.session.testsfailed
+    try:
+        yield control_plane
+    finally:
+        # Keep the logs of a session in which something failed; remove them otherwise.
+        kept = control_plane.close(keep=request.session.testsfailed > failed_before)
+        if kept is not None and reporter is not None:
+            reporter.write_line(f"control plane: a test failed; logs and data kept in {kept}")
+
+
+@pytest.fixture
+def namespace(plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (without waiting for its finalizers)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    plane.kubectl("create", "namespace", name)
+    # Pods need the namespace's default ServiceAccount, which the controller manager adds a moment later.
+    deadline = time.monotonic() + 30
+    while plane.has["kube-controller-manager"] and not plane.exists(
+        f"/api/v1/namespaces/{name}/serviceaccounts/default"
+    ):
+        if time.monotonic() > deadline:
+            pytest.fail(f"namespace {name}: no default ServiceAccount after 30 s", pytrace=False)
+        time.sleep(0.2)
+    try:
+        yield name
+    finally:
+        plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
