@@ -92,7 +92,17 @@ class DoctorReport:
         return out
 
     def print(self, console: Console) -> None:
-        if self.findings:
+        """A table on a terminal; in logs (no terminal, narrow) one block per finding, greppable by ID."""
+        if self.findings and not console.is_terminal:
+            for f in self.findings:
+                console.print(
+                    Text.assemble(
+                        (f"{f.severity.label:7} {f.id}", SEVERITY_STYLE[f.severity]), f" {f.object}"
+                    )
+                )
+                for label, value in (("evidence", f.evidence), ("meaning", f.meaning), ("fix", f.fix)):
+                    console.print(Text(f"  {label + ':':9} {value}"))
+        elif self.findings:
             table = Table(show_lines=True, title_justify="left", expand=False)
             table.add_column("ID", no_wrap=True)
             table.add_column("object", overflow="fold")

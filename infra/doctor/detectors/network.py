@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.checks.model import Severity, as_dict, as_list, dig, labels_match
 from infra.doctor.registry import Hit, detector
-from infra.doctor.snapshot import Snapshot, event_text
+from infra.doctor.snapshot import Snapshot, condition, event_text
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
@@ -89,6 +89,11 @@ def _slices(snapshot: Snapshot, svc: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    cond = condition(pod, "Ready")
+    return bool(cond and cond.get("status") == "True")
+
+
 def _ready_endpoints(slices: list[dict[str, Any]]) -> int:
     return sum(
         1
@@ -136,12 +141,14 @@ def service_endpoints(snapshot: Snapshot) -> Iterator[Hit]:
             if labels_match(selector, as_dict(dig(p, "metadata", "labels")))
         ]
         slices = _slices(snapshot, svc)
-        if not pods or _ready_endpoints(slices):
+        # No slice at all (controller lagging, or a snapshot without them): the pods' Ready condition decides.
+        ready = _ready_endpoints(slices) if slices else sum(1 for p in pods if _pod_ready(p))
+        if not pods or ready:
             continue
         names = ", ".join(_name(p) for p in pods[:5])
         yield Hit(
             svc,
-            f"{len(slices)} EndpointSlice(s) with 0 ready endpoints; {len(pods)} pod(s) match: {names}",
+            f"{len(slices)} EndpointSlice(s), 0 ready endpoints; {len(pods)} pod(s) match, none Ready: {names}",
             "the Service selects pods but none is Ready: connections are refused or time out",
         )
 

@@ -19,8 +19,36 @@ from infra.checks.quantity import parse_quantity
 from infra.doctor.registry import Hit, detector
 from infra.doctor.snapshot import Snapshot, condition, condition_text, event_text
 
+# Phrases of the scheduler's per-node reasons -> (what it means, fix).
+UNSCHEDULABLE_CAUSES = (
+    (
+        "PersistentVolumeClaim",
+        "the pod waits for an unbound PersistentVolumeClaim",
+        "fix the claim first (its PVC-PENDING finding)",
+    ),
+    (
+        "volume node affinity",
+        "its volume is bound in another zone than the free nodes",
+        "schedule in the volume's zone or use a WaitForFirstConsumer class",
+    ),
+    (
+        "taint",
+        "nodes carry taints the pod does not tolerate",
+        "add the matching tolerations, or remove the taint (kubectl taint nodes NODE KEY-)",
+    ),
+    (
+        "affinity/selector",
+        "nodes lack the labels its nodeSelector/affinity requires",
+        "label a node (kubectl label node NODE KEY=VALUE) or relax the nodeSelector/affinity",
+    ),
+    (
+        "didn't have free ports",
+        "its hostPort is taken on every node",
+        "drop the hostPort or free it",
+    ),
+)
 PULL_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
-INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+INSUFFICIENT = re.compile(r"Insufficient (\w[\w./-]*\w)")
 
 
 def pod_name(pod: dict[str, Any]) -> str:
@@ -139,17 +167,10 @@ def pod_unschedulable(snapshot: Snapshot) -> Iterator[Hit]:
         if not cond or INSUFFICIENT.search(str(cond.get("message"))):
             continue
         message = str(cond.get("message") or "")
-        if "PersistentVolumeClaim" in message or "volume node affinity" in message:
-            meaning = (
-                "the pod waits for a volume: its PersistentVolumeClaim is unbound or bound in another zone"
-            )
-            fix = "fix the claim first (see the PVC-PENDING finding of its PersistentVolumeClaim)"
-        elif "taint" in message:
-            meaning = "every node has a taint the pod does not tolerate"
-            fix = "add the matching tolerations, or remove the taint (kubectl taint nodes NODE KEY-)"
-        elif "node affinity/selector" in message or "didn't match" in message:
-            meaning = "no node carries the labels the pod's nodeSelector/affinity requires"
-            fix = "label a node (kubectl label node NODE KEY=VALUE) or relax the nodeSelector/affinity"
+        causes = [(m, f) for key, m, f in UNSCHEDULABLE_CAUSES if key in message]
+        if causes:
+            meaning = "no node fits: " + "; ".join(m for m, _f in causes)
+            fix = "; or ".join(f for _m, f in causes)
         else:
             meaning = "the scheduler finds no node that satisfies the pod's constraints"
             fix = None
