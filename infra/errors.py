@@ -53,3 +53,4 @@ class StageError(InfraError):
     def __init__(self, stage: str, message: str, hint: str | None = None) -> None:
         super().__init__(f"stage '{stage}' failed: {message}", hint)
         self.stage = stage
+        self.outcome: object | None = None  # the run so far (infra.up.Outcome), for the stage summary

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from infra.contract import StackOutputs
+from infra.contract import StackOutputs, parse_outputs
 from infra.envconfig.local import cluster_name_from_context, nfs_container_for
 from infra.errors import ConfigError, InfraError
 from infra.paths import env_dir, write_private
@@ -204,6 +204,18 @@ def _write_if_changed(path: Path, content: str, private: bool) -> Written:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     return Written(path, changed=True)
+
+
+def read_saved(env: str) -> StackOutputs | None:
+    """The outputs the inventory stage saved (``outputs.json`` + ``kubeconfig``); None when either is missing."""
+    outputs, kubeconfig = outputs_path(env), kubeconfig_path(env)
+    if not outputs.is_file() or not kubeconfig.is_file():
+        return None
+    try:
+        public = json.loads(outputs.read_text(encoding="utf-8"))
+        return parse_outputs({**public, "kubeconfig": kubeconfig.read_text(encoding="utf-8")})
+    except (OSError, ValueError, InfraError):
+        return None  # unreadable or from an older contract: ask the stack
 
 
 def remove(env: str) -> list[Path]:

@@ -34,7 +34,6 @@ from infra.paths import PLAYBOOKS_DIR, env_dir
 
 STAGES: tuple[str, ...] = ("preflight", "pulumi", "inventory", "addons", "secrets", "apply", "wait", "verify")
 DOWN_STAGES: tuple[str, ...] = ("destroy", "cleanup")
-ROLLOUT_TIMEOUT = 300  # seconds per workload in the wait stage
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,12 @@ class Run:
         return self._outputs or self.read_outputs()
 
     def read_outputs(self) -> StackOutputs:
-        self._outputs = pulumi_cli.outputs(self.env)
+        """The stack outputs: saved under ``.infra/<env>/`` by the inventory stage, else from Pulumi.
+
+        Resuming at ``secrets``, ``apply``, ``wait`` or ``verify`` needs only what the inventory stage wrote,
+        so a machine without the Pulumi CLI (or a stack on another machine) can still resume there.
+        """
+        self._outputs = inventory.read_saved(self.env.name) or pulumi_cli.outputs(self.env)
         return self._outputs
 
     @property
@@ -108,7 +112,7 @@ def stage_preflight(run: Run) -> str:
 
 def stage_pulumi(run: Run) -> str:
     pulumi_cli.up(run.env, stream=run.stream)
-    out = run.read_outputs()
+    out = run._outputs = pulumi_cli.outputs(run.env)  # fresh from the stack, never the saved copy
     nfs = f"{out.nfs_server}:{out.nfs_path}"
     ingress = f"{out.ingress_host} (ports {out.ingress_http_port}/{out.ingress_https_port})"
     return f"context {out.context}, ingress {ingress}, NFS {nfs}, {len(out.nodes)} nodes"
@@ -165,7 +169,7 @@ def stage_secrets(run: Run) -> str:
 
 
 def stage_apply(run: Run) -> str:
-    reconcile = _hook("infra.reconcile", "reconcile")
+    reconcile = _hook("infra.gitops.apply", "reconcile")
     run.generated(inventory.kubeconfig_path(run.env.name))
     result = reconcile(run.env.name, run.outputs, wait=False, progress=lambda line: run.say("apply", line))
     return (
@@ -175,24 +179,23 @@ def stage_apply(run: Run) -> str:
 
 
 def stage_wait(run: Run) -> str:
-    wait_for_rollouts = _hook("infra.reconcile", "wait_for_rollouts")
-    render_desired = _hook("infra.reconcile", "render_desired")
-    result_type = _hook("infra.reconcile", "ReconcileResult")
+    """Wait for every workload at once, each within the budget its kind, replicas and probes give it."""
+    wait_all = _hook("infra.gitops.rollout", "wait_all")
+    plan = _hook("infra.gitops.rollout", "plan")
+    render_desired = _hook("infra.gitops.desired", "render_desired")
     resolve_target = _hook("infra.kube", "resolve_target")
     run.generated(inventory.kubeconfig_path(run.env.name))
     target = resolve_target(run.env.name, outputs=run.outputs)
-    desired = render_desired(run.env.name)
-    result = result_type(run.env.name, dry_run=False)
-    wait_for_rollouts(
-        target, desired, timeout=ROLLOUT_TIMEOUT, result=result, progress=lambda line: run.say("wait", line)
-    )
-    if not result.ok:
-        stuck = "; ".join(f"{ref}: {reason}" for ref, reason in result.not_ready)
+    desired = render_desired(run.env.name, ingress_host=run.outputs.ingress_host)
+    waited = wait_all(target, plan(desired.objects), progress=lambda line: run.say("wait", line))
+    stuck = [w for w in waited if not w.ok]
+    if stuck:
+        detail = "; ".join(f"{w.rollout.ref} (deadline {w.rollout.budget}s): {w.detail}" for w in stuck)
         raise InfraError(
-            f"not rolled out within {ROLLOUT_TIMEOUT}s: {stuck}",
-            "look at `kubectl get pods -A` and `kubectl describe` of what is stuck",
+            f"not rolled out: {detail}",
+            f"`infra doctor --env {run.env.name}` explains what holds them up",
         )
-    return f"{len(result.rolled_out)} workload(s) rolled out"
+    return f"{len(waited)} workload(s) rolled out"
 
 
 def stage_verify(run: Run) -> str:
@@ -247,6 +250,7 @@ def _run_stages(
             )
             failed = StageError(name, error.message, hint)
             failed.exit_code = error.exit_code
+            failed.outcome = outcome
             raise failed from error
         else:
             event = StageEvent(name, "ok", clock() - started, detail)

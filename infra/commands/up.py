@@ -14,7 +14,7 @@ from infra import up as lab
 from infra.commands._common import ENV_NAMES, user_errors
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV
-from infra.errors import EXIT_OK, InfraError
+from infra.errors import EXIT_OK, InfraError, StageError
 from infra.inventory import kubeconfig_path
 from infra.probes.http import url
 from infra.render import display_path
@@ -91,7 +91,12 @@ def register(app: typer.Typer) -> None:
                 raise InfraError("--tls-cert and --tls-key go together", "pass both files, or neither")
             stage = from_stage.value if from_stage is not None else None
             tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
-            outcome = lab.up(env, from_stage=stage, report=stage_printer(console), tls=tls)
+            try:
+                outcome = lab.up(env, from_stage=stage, report=stage_printer(console), tls=tls)
+            except StageError as failed:  # the stages that ran, then the one line saying what broke
+                if isinstance(failed.outcome, lab.Outcome) and failed.outcome.events:
+                    console.print(summary(failed.outcome, f"infra up --env {env} (stopped)"))
+                raise
         console.print(summary(outcome, f"infra up --env {env}"))
         if outcome.outputs is not None:
             out = outcome.outputs

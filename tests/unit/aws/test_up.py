@@ -8,6 +8,8 @@ aws stack's outputs, and nothing local-only (docker, kind, the kind node contain
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ from infra import proc, tools
 from infra import up as lab
 from infra.errors import StageError
 from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
-from infra.reconcile import ReconcileResult
+from infra.gitops.apply import ReconcileResult
+from infra.gitops.rollout import Waited
 
 STACK_ARGS = f"--stack aws --cwd {STACKS_DIR / 'aws'} --non-interactive"
 
@@ -89,17 +92,14 @@ def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
 
     def reconcile(env: str, outputs: Any, *, wait: bool, progress: Callable[[str], None]) -> ReconcileResult:
         recorder.note(f"<reconcile> {env} {outputs.context} {outputs.ingress_host}")
-        return ReconcileResult(
-            env, dry_run=False, applied=["ingress.networking.k8s.io/web serverside-applied"]
-        )
+        return ReconcileResult(env, dry_run=False, applied=["Ingress lab-tls/web"])
 
     def resolve_target(env: str, *, outputs: Any) -> str:
         return f"{env}:{outputs.context}"
 
-    def wait_for_rollouts(
-        target: str, desired: str, *, timeout: int, result: ReconcileResult, progress
-    ) -> None:
-        recorder.note(f"<wait> {target} {desired}")
+    def wait_all(target: str, rollouts: list[Any], *, progress) -> list[Waited]:
+        recorder.note(f"<wait> {target} {rollouts}")
+        return []
 
     def verify(env: str, *, progress: Callable[[str], None]) -> FakeVerify:
         recorder.note(f"<verify> {env}")
@@ -107,10 +107,12 @@ def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
 
     fakes = {
         ("infra.secrets", "runtime_secrets"): runtime_secrets,
-        ("infra.reconcile", "reconcile"): reconcile,
-        ("infra.reconcile", "wait_for_rollouts"): wait_for_rollouts,
-        ("infra.reconcile", "render_desired"): lambda env: f"manifests/envs/{env}",
-        ("infra.reconcile", "ReconcileResult"): ReconcileResult,
+        ("infra.gitops.apply", "reconcile"): reconcile,
+        ("infra.gitops.rollout", "wait_all"): wait_all,
+        ("infra.gitops.rollout", "plan"): lambda objects: list(objects),
+        ("infra.gitops.desired", "render_desired"): lambda env, *, ingress_host: SimpleNamespace(
+            objects=(f"manifests/envs/{env}",)
+        ),
         ("infra.kube", "resolve_target"): resolve_target,
         ("infra.verify", "verify"): verify,
     }
@@ -130,7 +132,7 @@ def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aw
         f"ansible-playbook {PLAYBOOKS_DIR / 'site.yml'} -i {state / 'inventory.yml'}",
         "<secrets> aws 203-0-113-25.nip.io",  # ingress_host from the stack, not 127-0-0-1.nip.io
         "<reconcile> aws lab.k8s.local 203-0-113-25.nip.io",
-        "<wait> aws:lab.k8s.local manifests/envs/aws",
+        "<wait> aws:lab.k8s.local ['manifests/envs/aws']",
         "<verify> aws",
     ]
     details = {e.stage: e.detail for e in outcome.events}

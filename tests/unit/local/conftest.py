@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import asyncio
 import json
 import runpy
@@ -235,7 +237,8 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
 
     Tests change an entry (e.g. make preflight raise) before running ``up``.
     """
-    from infra.reconcile import ReconcileResult
+    from infra.gitops.rollout import Rollout, Waited
+    from infra.kube import ObjectRef
 
     def preflight(env: str) -> list[str]:
         recorder.note(f"<preflight.check> {env}")
@@ -258,12 +261,15 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
     def resolve_target(env: str, *, outputs) -> str:
         return f"target:{outputs.context}"
 
-    def render_desired(env: str) -> str:
-        return f"desired:{env}"
+    def render_desired(env: str, *, ingress_host: str) -> Any:
+        return SimpleNamespace(objects=(f"desired:{env}:{ingress_host}",))
 
-    def wait_for_rollouts(target, desired, *, timeout, result, progress) -> None:
-        recorder.note(f"<reconcile.wait_for_rollouts> {target} {desired} timeout={timeout}")
-        result.rolled_out.append("deployment.apps/lab-tls/web")
+    def plan(objects) -> list[Rollout]:
+        return [Rollout(ObjectRef("apps", "Deployment", "lab-tls", "web"), "deployment.apps", 1, 210)]
+
+    def wait_all(target, rollouts, *, progress) -> list[Waited]:
+        recorder.note(f"<rollout.wait_all> {target} {[str(r.ref) for r in rollouts]}")
+        return [Waited(r, True, 1.0, "") for r in rollouts]
 
     def verify(env: str, *, progress) -> FakeVerify:
         recorder.note(f"<verify.verify> {env}")
@@ -272,10 +278,10 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
     fakes: dict[tuple[str, str], Callable[..., Any]] = {
         ("infra.preflight", "check"): preflight,
         ("infra.secrets", "runtime_secrets"): runtime_secrets,
-        ("infra.reconcile", "reconcile"): reconcile,
-        ("infra.reconcile", "wait_for_rollouts"): wait_for_rollouts,
-        ("infra.reconcile", "render_desired"): render_desired,
-        ("infra.reconcile", "ReconcileResult"): ReconcileResult,
+        ("infra.gitops.apply", "reconcile"): reconcile,
+        ("infra.gitops.rollout", "wait_all"): wait_all,
+        ("infra.gitops.rollout", "plan"): plan,
+        ("infra.gitops.desired", "render_desired"): render_desired,
         ("infra.kube", "resolve_target"): resolve_target,
         ("infra.verify", "verify"): verify,
     }
@@ -305,7 +311,7 @@ def up_commands() -> Callable[[Path], list[str]]:
             f"ansible-playbook {PLAYBOOKS_DIR / 'site.yml'} -i {state / 'local' / 'inventory.yml'}",
             "<secrets.runtime_secrets> local 127-0-0-1.nip.io",
             "<reconcile.reconcile> local kind-lab wait=False",
-            "<reconcile.wait_for_rollouts> target:kind-lab desired:local timeout=300",
+            "<rollout.wait_all> target:kind-lab ['Deployment lab-tls/web']",
             "<verify.verify> local",
         ]
 

@@ -65,8 +65,8 @@ def test_a_failing_stage_stops_the_run_and_says_how_to_resume(recorder, hooks, i
     failing = {
         "preflight": ("infra.preflight", "check"),
         "secrets": ("infra.secrets", "runtime_secrets"),
-        "apply": ("infra.reconcile", "reconcile"),
-        "wait": ("infra.reconcile", "wait_for_rollouts"),
+        "apply": ("infra.gitops.apply", "reconcile"),
+        "wait": ("infra.gitops.rollout", "wait_all"),
         "verify": ("infra.verify", "verify"),
     }
     if stage in failing:
@@ -176,9 +176,18 @@ def test_resume_from_a_stage_skips_the_earlier_ones(recorder, hooks, isolated_st
     outcome = lab.up("local", from_stage="addons")
     assert [e.stage for e in outcome.events] == list(lab.STAGES[lab.STAGES.index("addons") :])
     full = up_commands(isolated_state)
-    pulumi_output = full[3]
-    # no preflight, no pulumi up; the outputs are read back from the stack when a later stage needs them
-    assert recorder.commands() == [full[4], pulumi_output, *full[5:]]
+    # no preflight, no pulumi at all: the outputs the inventory stage saved are read back, so resuming
+    # needs only what the later stages need (no Pulumi CLI)
+    assert recorder.commands() == [full[4], *full[5:]]
+    assert not [c for c in recorder.commands() if c.startswith("pulumi")]
+
+
+def test_resume_without_saved_outputs_asks_the_stack(recorder, hooks, isolated_state, up_commands):
+    lab.up("local")
+    (isolated_state / "local" / "outputs.json").unlink()
+    recorder.calls.clear()
+    lab.up("local", from_stage="secrets")
+    assert recorder.commands()[0] == up_commands(isolated_state)[3]  # pulumi stack output
 
 
 def test_resume_after_the_inventory_without_it_says_where_to_start(recorder, hooks):
