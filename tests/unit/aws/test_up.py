@@ -8,12 +8,11 @@ aws stack's outputs, and nothing local-only (docker, kind, the kind node contain
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,9 +21,9 @@ import yaml
 from infra import proc, tools
 from infra import up as lab
 from infra.errors import StageError
-from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
 from infra.gitops.apply import ReconcileResult
 from infra.gitops.rollout import Waited
+from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
 
 STACK_ARGS = f"--stack aws --cwd {STACKS_DIR / 'aws'} --non-interactive"
 
