@@ -207,7 +207,7 @@ def _write_if_changed(path: Path, content: str, private: bool) -> Written:
 
 
 def read_saved(env: str) -> StackOutputs | None:
-    """The outputs the inventory stage saved (``outputs.json``, ``kubeconfig``); None when either is missing."""
+    """The outputs the inventory stage saved (``outputs.json``, ``kubeconfig``); None if either is missing."""
     outputs, kubeconfig = outputs_path(env), kubeconfig_path(env)
     if not outputs.is_file() or not kubeconfig.is_file():
         return None
