@@ -5,6 +5,9 @@ Exit codes: 0 ok, 1 findings / failed checks / drift, 2 usage or environment err
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
 from infra.commands import check, doctor, down, drift, plan, reconcile, up, verify
@@ -16,7 +19,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: flags read `--strict / --no-strict` (typer's rich help prints a `<bool>` type beside every
+    # flag, as if it took a value) and lines fit 80 columns.
+    rich_markup_mode=None,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        try:
+            typer.echo(f"infra {version('infra')}")
+        except PackageNotFoundError:  # run from a checkout without `make deps`
+            typer.echo("infra (not installed: run `make deps`)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Options of ``infra`` itself (before the command)."""
+
 
 for module in (plan, check, up, down, verify, drift, reconcile, doctor):
     module.register(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -22,10 +23,33 @@ DEFAULT_VERSION = ENVIRONMENTS[DEFAULT_ENV].kube_version
 SEVERITY_STYLE = {Severity.ERROR: "error", Severity.WARNING: "warn", Severity.INFO: "info"}
 
 
-def print_findings(console: Console, findings: Iterable[Finding], *, quiet: bool = False) -> None:
-    """One greppable line per finding: ``path#doc Kind/ns/name RULE-ID: message — hint``."""
+# Options shared by `infra check` and `infra plan`, in typer's --flag/--no-flag form: help shows no value.
+QuietOption = Annotated[
+    bool, typer.Option("--quiet/--no-quiet", "-q", help="Hide info findings (QoS classes).")
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose/--no-verbose", "-v", help="One line per info finding, not a summary.")
+]
+StrictOption = Annotated[bool, typer.Option("--strict/--no-strict", help="Warnings fail too (exit 1).")]
+# What a user who types `--strict true` meant as the flag's value; click reads it as the next argument.
+FLAG_VALUES = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
+
+def print_findings(
+    console: Console, findings: Iterable[Finding], *, quiet: bool = False, verbose: bool = False
+) -> None:
+    """One greppable line per error and warning: ``path#doc Kind/ns/name RULE-ID: message — hint``.
+
+    Info findings (a QoS class per pod template: 7 to 15 per environment) are one summary line per rule
+    unless ``verbose``, and hidden when ``quiet``; a rule with a single info finding prints it in full.
+    """
+    findings = list(findings)
+    infos: dict[str, list[Finding]] = {}
     for finding in findings:
-        if quiet and finding.severity is Severity.INFO:
+        if finding.severity is Severity.INFO:
+            infos.setdefault(finding.rule, []).append(finding)
+    for finding in findings:
+        if finding.severity is Severity.INFO and (quiet or (not verbose and len(infos[finding.rule]) > 1)):
             continue
         console.print(
             Text.assemble(
@@ -38,6 +62,33 @@ def print_findings(console: Console, findings: Iterable[Finding], *, quiet: bool
                 ("— " + finding.hint, "dim"),
             )
         )
+    if quiet or verbose:
+        return
+    for rule, group in infos.items():
+        if len(group) > 1:
+            listed = Text(f" (-v lists all {len(group)})", "dim")
+            console.print(Text.assemble((rule, "info"), f": {info_summary(rule, group)}", listed))
+
+
+def info_summary(rule: str, findings: list[Finding]) -> str:
+    """``11 Burstable, 2 BestEffort, 2 Guaranteed`` for QOS-CLASS: the messages' shared words, then counts.
+
+    The shared words are dropped when they only repeat the rule ID (``QoS class`` of QOS-CLASS).
+    """
+    words = [f.message.split(" ") for f in findings]
+    shared = 0  # leading words every message has, leaving at least one word of its own
+    while all(len(w) > shared + 1 and w[shared] == words[0][shared] for w in words):
+        shared += 1
+    counts = Counter(" ".join(w[shared:]) for w in words)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    head = " ".join(words[0][:shared])
+    listed = ", ".join(f"{n} {rest}" for rest, n in ranked)
+    return f"{head}: {listed}" if head and head.lower() != rule.lower().replace("-", " ") else listed
+
+
+def flag_values_as_paths(paths: Iterable[Path]) -> list[str]:
+    """Arguments like ``true`` that do not exist as files: a value typed after a flag (``--strict true``)."""
+    return [str(p) for p in paths if str(p).lower() in FLAG_VALUES and not p.exists()]
 
 
 def verdict(findings: list[Finding], strict: bool) -> Text:
@@ -62,10 +113,9 @@ def register(app: typer.Typer) -> None:
                 help=f"Target Kubernetes MAJOR.MINOR. Default: {DEFAULT_VERSION} ({DEFAULT_ENV} env).",
             ),
         ] = None,
-        quiet: Annotated[
-            bool, typer.Option("--quiet", "-q", help="Hide info findings (QoS classes).")
-        ] = False,
-        strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+        quiet: QuietOption = False,
+        verbose: VerboseOption = False,
+        strict: StrictOption = False,
         list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
     ) -> None:
         """Validate manifests against strict schemas, then the policy rules.
@@ -85,13 +135,18 @@ def register(app: typer.Typer) -> None:
                 raise InfraError(
                     "no paths to check", "pass manifest files or directories: infra check PATH..."
                 )
+            if values := flag_values_as_paths(paths):
+                raise InfraError(
+                    f"'{values[0]}' is not a path: flags take no value",
+                    "write --strict or --no-strict (and -q, -v) alone: infra check --strict PATH...",
+                )
             docs = collect(paths)
             if not docs:
                 raise InfraError(
                     f"no Kubernetes objects in {', '.join(map(str, paths))}", "pass manifests with documents"
                 )
             findings = check_documents(docs, version)
-        print_findings(console, findings, quiet=quiet)
+        print_findings(console, findings, quiet=quiet, verbose=verbose)
         line = Text(f"{len(docs)} objects checked against Kubernetes {version}: {summary(findings)} — ")
         console.print(line + verdict(findings, strict))
         raise typer.Exit(EXIT_FINDINGS if failed(findings, strict=strict) else EXIT_OK)

@@ -20,6 +20,39 @@ def test_clean_manifests_exit_0_with_qos_info(runner, fixtures):
     )
 
 
+def test_info_findings_of_one_rule_are_one_line_and_listed_with_verbose(runner, tmp_path, fixtures):
+    (tmp_path / "a.yaml").write_text((fixtures / "hpa" / "good.yaml").read_text())
+    (tmp_path / "b.yaml").write_text((fixtures / "resources" / "qos.yaml").read_text())
+    summary, verbose = invoke(runner, str(tmp_path)), invoke(runner, "--verbose", str(tmp_path))
+    summary_lines = [line for line in summary.stdout.splitlines() if "QOS-CLASS" in line]
+    assert len(summary_lines) == 1
+    listed = [line for line in verbose.stdout.splitlines() if "QOS-CLASS: QoS class " in line]
+    assert len(listed) > 1
+    assert summary_lines[0].endswith(f" (-v lists all {len(listed)})")
+    # the counts add up to the findings listed with -v, class by class
+    counts = summary_lines[0].removeprefix("QOS-CLASS: ").split(" (")[0].split(", ")
+    by_class = {part.split()[1]: int(part.split()[0]) for part in counts}
+    assert by_class == {c: sum(line.split(" — ")[0].endswith(f" {c}") for line in listed) for c in by_class}
+    assert sum(by_class.values()) == len(listed)
+
+
+@pytest.mark.parametrize("value", ["true", "false", "1"])
+def test_a_value_after_a_flag_is_not_taken_as_a_path(runner, fixtures, value):
+    result = invoke(runner, "--strict", value, str(fixtures / "hpa" / "good.yaml"))
+    assert result.exit_code == 2
+    assert f"error: '{value}' is not a path: flags take no value" in result.output
+    assert "--no-strict" in result.output
+
+
+def test_flags_have_a_no_form_and_show_no_value_in_help(runner):
+    result = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "80"})
+    assert "<bool>" not in result.output
+    for flag in ("--strict / --no-strict", "-q, --quiet / --no-quiet", "-v, --verbose / --no-verbose"):
+        assert flag in result.output
+    relaxed = invoke(runner, "--strict", "--no-strict", "tests/unit/checks/fixtures/hpa/good.yaml")
+    assert relaxed.exit_code == 0
+
+
 def test_quiet_hides_info(runner, fixtures):
     result = invoke(runner, "--quiet", str(fixtures / "hpa" / "good.yaml"))
     assert result.exit_code == 0

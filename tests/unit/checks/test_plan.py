@@ -79,7 +79,7 @@ def test_clean_environment_exits_0_and_writes_artifacts(runner, repo):
     assert "kind cluster lab (1 control-plane + 2 workers)" in result.stdout
     assert "manifests/envs/local#0 Deployment/lab-hpa/hpa-demo QOS-CLASS" in result.stdout
     row = next(line for line in result.stdout.splitlines() if line.startswith("│ local"))
-    assert [cell.strip() for cell in row.split("│")][4:8] == [
+    assert [cell.strip() for cell in row.split("│")][3:7] == [
         "2",
         "0",
         "0",
@@ -140,3 +140,31 @@ def test_unknown_environment_exits_2(runner, repo):
     result = plan(runner, "--env", "moon")
     assert result.exit_code == 2
     assert "unknown environment 'moon'" in result.stderr
+
+
+def test_the_real_plan_reads_well_at_80_columns(runner):
+    """Every line fits, nothing is cut to `playbo...`, and every resource of every environment is there."""
+    from infra.envconfig import aws, local
+
+    result = runner.invoke(app, ["plan", "--env", "all"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert "…" not in result.stdout
+    assert any(line.startswith("│ playbooks │ -    │") for line in lines)
+    dense = "".join(result.stdout.split())  # wrapped (and folded: an image digest) lines joined again
+    for creates in (local.plan().creates, aws.plan().creates):
+        assert all("".join(line.split()) in dense for line in creates)
+    assert "rendered: .infra/local/plan/kind-config.yaml" in result.stdout
+    assert lines[-1] == "plan local, aws: 0 errors, 0 warnings, 15 info — ok"
+
+
+def test_qos_classes_are_one_summary_line_unless_verbose(runner):
+    quiet_by_default = runner.invoke(app, ["plan", "--env", "local"])
+    qos = [line for line in quiet_by_default.stdout.splitlines() if "QOS-CLASS" in line]
+    assert qos == ["QOS-CLASS: 5 Burstable, 1 BestEffort, 1 Guaranteed (-v lists all 7)"]
+    verbose = runner.invoke(app, ["plan", "--env", "local", "-v"])
+    assert len([line for line in verbose.stdout.splitlines() if "QOS-CLASS: QoS class " in line]) == 7
+    quiet = runner.invoke(app, ["plan", "--env", "local", "--quiet"])
+    assert "QOS-CLASS" not in quiet.stdout
+    assert quiet_by_default.exit_code == verbose.exit_code == quiet.exit_code == 0

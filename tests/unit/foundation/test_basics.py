@@ -21,6 +21,17 @@ def test_help_lists_every_command():
         assert command in result.output
 
 
+def test_version_prints_the_installed_release():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"infra {version('infra')}\n")
+
+
+def test_help_shows_no_type_beside_flags():
+    assert "<bool>" not in CliRunner().invoke(app, ["--help"]).output
+
+
 def test_unknown_command_is_a_usage_error():
     assert main(["no-such-command"]) == 2
 
