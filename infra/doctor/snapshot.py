@@ -190,6 +190,8 @@ class Snapshot:
 
     def collected(self, kind: str) -> bool:
         """Whether the kind was listed (a gap means it could not be: absence proves nothing then)."""
+        if kind == "Secret":  # only names and types, listed when an Ingress uses TLS
+            return self.secrets is not None and "secrets" not in self.gaps
         return KIND_RESOURCE.get(kind, kind) not in self.gaps
 
     def events_for(self, obj: dict[str, Any], *reasons: str) -> list[dict[str, Any]]:

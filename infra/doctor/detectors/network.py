@@ -148,7 +148,8 @@ def service_endpoints(snapshot: Snapshot) -> Iterator[Hit]:
         names = ", ".join(_name(p) for p in pods[:5])
         yield Hit(
             svc,
-            f"{len(slices)} EndpointSlice(s), 0 ready endpoints; {len(pods)} pod(s) match, none Ready: {names}",
+            f"{len(slices)} EndpointSlice(s), 0 ready endpoints; {len(pods)} pod(s) match, none Ready: "
+            f"{names}",
             "the Service selects pods but none is Ready: connections are refused or time out",
         )
 
@@ -279,11 +280,9 @@ def ingress_address(snapshot: Snapshot) -> Iterator[Hit]:
     "served)",
     fix="create the Secret (kubectl create secret tls NAME --cert=FILE --key=FILE -n NS; infra reconcile "
     "creates the lab's), or fix secretName",
-    needs=("Ingress",),
+    needs=("Ingress", "Secret"),
 )
 def ingress_tls(snapshot: Snapshot) -> Iterator[Hit]:
-    if snapshot.secrets is None:
-        return  # Secrets were not listed (no permission): absence proves nothing
     for ingress in snapshot.of_kind("Ingress"):
         for tls in as_list(dig(ingress, "spec", "tls")):
             name = dig(tls, "secretName")

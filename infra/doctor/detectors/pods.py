@@ -107,7 +107,9 @@ def largest_allocatable(snapshot: Snapshot, resource: str) -> Decimal | None:
 def _fmt(value: Decimal, resource: str) -> str:
     if resource == "memory":
         return f"{value / 2**20:.0f}Mi"
-    return f"{value * 1000:.0f}m" if resource == "cpu" and value < 10 else f"{value.normalize():f}"
+    if resource == "cpu" and value != value.to_integral_value():
+        return f"{value * 1000:.0f}m"
+    return f"{value.normalize():f}"
 
 
 def _unschedulable(pod: dict[str, Any]) -> dict[str, Any] | None:
