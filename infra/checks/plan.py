@@ -57,7 +57,7 @@ def plan_environment(env: Environment) -> EnvResult:
     try:
         docs = render_env(env.name)
         result.objects = len(docs)
-        result.findings.extend(check_documents(docs, env.kube_version))
+        result.findings.extend(check_documents(docs, env.kube_version, env))
     except InfraError as error:
         result.findings.append(
             _finding(
