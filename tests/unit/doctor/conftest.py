@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path, monkeypatch):
-    """Run-time state in a temporary folder; no kubeconfig or job summary from the machine running the tests."""
+    """Run-time state in a temporary folder; no kubeconfig or job summary from the machine that tests."""
     monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
@@ -50,7 +50,9 @@ class FakeKubectl:
     answers: list[proc.Result | Callable[[list[str]], proc.Result]] = field(default_factory=list)
     calls: list[list[str]] = field(default_factory=list)
 
-    def __call__(self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None):
+    def __call__(
+        self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None
+    ):
         argv = [str(a) for a in argv]
         self.calls.append(argv)
         if not self.answers:
@@ -86,7 +88,12 @@ def kubectl(monkeypatch) -> FakeKubectl:
     return fake
 
 
-def listing(snapshot_file: str) -> str:
-    """What ``kubectl get ... -o json`` prints for the objects of a recorded snapshot: one List."""
-    data = json.loads((FIXTURES / f"{snapshot_file}.json").read_text())
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": data["items"], "metadata": {}})
+@pytest.fixture
+def listing() -> Callable[[str], str]:
+    """``listing("pods-firing")``: what ``kubectl get -o json`` prints for a recorded snapshot's objects."""
+
+    def render(snapshot_file: str) -> str:
+        data = json.loads((FIXTURES / f"{snapshot_file}.json").read_text())
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": data["items"], "metadata": {}})
+
+    return render

@@ -2,7 +2,8 @@
 
 ``FIRING`` names, per detector, the recorded family and the object(s) it must report; the quiet snapshots hold
 the same kinds in healthy states (a Running pod with a Completed restart, an HPA at TooFewReplicas, a Parallel
-StatefulSet with an unready pod, a load balancer reconciled after a failure...) and must give no finding at all.
+StatefulSet with an unready pod, a load balancer reconciled after a failure...) and must give no finding at
+all.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def test_detector_fires_on_its_recorded_case(recorded, detector_id):
     found = by_id(recorded(f"{family}-firing"), detector_id)
     assert set(found) == objects
     for finding in found.values():
-        assert finding.evidence and finding.meaning and finding.fix
+        assert finding.evidence
+        assert finding.meaning
+        assert finding.fix
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -77,13 +80,16 @@ def test_quiet_snapshots_give_no_finding(recorded, family):
     assert report.skipped == {}
 
 
-# -- wording shared with `infra check` and the evidence as seen ------------------------------------------------
+# -- wording shared with `infra check` and the evidence as seen ----------------------------------------------
 
 
 def test_hpa_target_shares_infra_checks_wording(recorded):
-    finding = by_id(recorded("autoscaling-firing"), "HPA-TARGET")["HorizontalPodAutoscaler/lab-hpa/hpa-target"]
-    assert 'scaleTargetRef has no apiVersion: FailedGetScale: no matches for kind "Deployment" in group ""' in (
-        finding.meaning
+    finding = by_id(recorded("autoscaling-firing"), "HPA-TARGET")[
+        "HorizontalPodAutoscaler/lab-hpa/hpa-target"
+    ]
+    assert (
+        'scaleTargetRef has no apiVersion: FailedGetScale: no matches for kind "Deployment" in group ""'
+        in (finding.meaning)
     )
     assert finding.fix == "set scaleTargetRef.apiVersion: apps/v1"
     assert finding.evidence.startswith("AbleToScale=False FailedGetScale: the HPA controller was unable")
@@ -91,13 +97,20 @@ def test_hpa_target_shares_infra_checks_wording(recorded):
 
 
 def test_hpa_request_names_container_and_resource(recorded):
-    finding = by_id(recorded("autoscaling-firing"), "HPA-REQUEST")["HorizontalPodAutoscaler/lab-hpa/hpa-request"]
-    assert finding.meaning.startswith('missing request for cpu: container "app" (pod hpa-demo-6b7f9c8d5-x7k2p)')
-    assert "resources.requests.cpu" in finding.fix and "Deployment/hpa-demo" in finding.fix
+    finding = by_id(recorded("autoscaling-firing"), "HPA-REQUEST")[
+        "HorizontalPodAutoscaler/lab-hpa/hpa-request"
+    ]
+    assert finding.meaning.startswith(
+        'missing request for cpu: container "app" (pod hpa-demo-6b7f9c8d5-x7k2p)'
+    )
+    assert "resources.requests.cpu" in finding.fix
+    assert "Deployment/hpa-demo" in finding.fix
 
 
 def test_hpa_metrics_blames_the_unavailable_metrics_api(recorded):
-    finding = by_id(recorded("autoscaling-firing"), "HPA-METRICS")["HorizontalPodAutoscaler/lab-hpa/hpa-metrics"]
+    finding = by_id(recorded("autoscaling-firing"), "HPA-METRICS")[
+        "HorizontalPodAutoscaler/lab-hpa/hpa-metrics"
+    ]
     assert "the resource metrics API is unavailable" in finding.meaning
     assert "MissingEndpoints" in finding.meaning
 
@@ -116,9 +129,12 @@ def test_missing_metrics_server_is_reported_once_hpas_exist(recorded):
 
 def test_pod_capacity_compares_requests_with_node_allocatable(recorded):
     finding = by_id(recorded("pods-firing"), "POD-CAPACITY")["Pod/lab-qos/qos-too-big"]
-    assert finding.evidence.startswith("PodScheduled=False Unschedulable: 0/3 nodes are available: 3 Insufficient cpu")
+    assert finding.evidence.startswith(
+        "PodScheduled=False Unschedulable: 0/3 nodes are available: 3 Insufficient cpu"
+    )
     assert "requests cpu 64, largest node allocatable 4" in finding.meaning
-    assert "QoS Guaranteed" in finding.meaning and "can never schedule" in finding.meaning
+    assert "QoS Guaranteed" in finding.meaning
+    assert "can never schedule" in finding.meaning
 
 
 def test_image_pull_quotes_the_kubelet_error_and_count(recorded):
@@ -156,7 +172,8 @@ def test_replica_failure_explains_quota(recorded):
 
 def test_statefulset_stuck_names_the_unready_ordinal(recorded):
     finding = by_id(recorded("workloads-firing"), "STS-ORDINAL")["StatefulSet/lab-sts/mysql"]
-    assert "pod mysql-1" in finding.evidence and "not created: mysql-2" in finding.evidence
+    assert "pod mysql-1" in finding.evidence
+    assert "not created: mysql-2" in finding.evidence
     assert "Ready=False ContainersNotReady" in finding.evidence
 
 
@@ -178,19 +195,27 @@ def test_pvc_pending_explains_each_cause(recorded, claim, severity, phrase):
 
 def test_svc_selector_shares_infra_checks_wording(recorded):
     finding = by_id(recorded("network-firing"), "SVC-SELECTOR")["Service/lab-tls/typo"]
-    assert finding.meaning == "selector app=web-typo matches no pod in namespace lab-tls: the Service has no endpoints"
+    assert (
+        finding.meaning
+        == "selector app=web-typo matches no pod in namespace lab-tls: the Service has no endpoints"
+    )
     assert finding.fix == "make spec.selector a subset of the pod template labels of the workload it fronts"
 
 
 def test_aws_lbc_quotes_the_access_denied(recorded):
     finding = by_id(recorded("network-firing"), "AWS-LBC")["Service/lab-tls/nlb"]
-    assert finding.evidence.startswith("event Warning FailedDeployModel ×6: Failed deploy model due to AccessDenied")
+    assert finding.evidence.startswith(
+        "event Warning FailedDeployModel ×6: Failed deploy model due to AccessDenied"
+    )
     assert "IAM" in finding.meaning
 
 
 def test_ing_tls_says_the_default_certificate_is_served(recorded):
     found = by_id(recorded("network-firing"), "ING-TLS")
-    assert "serves its default (self-signed) certificate for web.lab.test" in found["Ingress/lab-tls/tls-missing"].meaning
+    assert (
+        "serves its default (self-signed) certificate for web.lab.test"
+        in found["Ingress/lab-tls/tls-missing"].meaning
+    )
     assert "of type Opaque" in found["Ingress/lab-tls/tls-opaque"].evidence
 
 
@@ -199,12 +224,14 @@ def test_node_not_ready_quotes_the_condition(recorded):
     assert finding.evidence == "Ready=Unknown NodeStatusUnknown: Kubelet stopped posting node status."
 
 
-# -- collection gaps, event shapes, relevance --------------------------------------------------------------------
+# -- collection gaps, event shapes, relevance ----------------------------------------------------------------
 
 
 def test_a_kind_that_could_not_be_listed_silences_its_detectors(recorded):
     snapshot = recorded("nodes-firing")
-    snapshot.gaps["nodes"] = 'Error from server (Forbidden): nodes is forbidden: User "viewer" cannot list ...'
+    snapshot.gaps["nodes"] = (
+        'Error from server (Forbidden): nodes is forbidden: User "viewer" cannot list ...'
+    )
     report = run(snapshot)
     assert not [f for f in report.findings if f.id.startswith("NODE-")]
     assert report.skipped["NODE-NOT-READY"] == "could not list nodes"
@@ -226,7 +253,8 @@ def test_scheduler_events_count_from_their_series(recorded):
     snapshot = recorded("pods-firing")
     pod = snapshot.get("Pod", "lab-qos", "qos-too-big")
     (event,) = snapshot.events_for(pod, "FailedScheduling")
-    assert event.get("count") is None and event_count(event) == 7
+    assert event.get("count") is None
+    assert event_count(event) == 7
     assert event_time(event) == "2026-01-05T10:30:00Z"
 
 
