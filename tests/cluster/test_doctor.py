@@ -1,0 +1,169 @@
+"""`infra doctor` against a real control plane: problems the control plane itself decides, named by ID.
+
+Hollow nodes pull no image and run no process, so the problems made here are the ones the scheduler and the
+controllers decide: a pod requesting more cpu than any node (``Insufficient cpu``), an HPA whose
+scaleTargetRef has no apiVersion (``FailedGetScale``), a PVC of a StorageClass that does not exist, a Service
+selecting nothing. The doctor runs as a user runs it (``.venv/bin/infra doctor`` in a subprocess, its own
+state folder and HOME), once as the admin and once as a user bound only to the built-in ``view`` ClusterRole,
+which grants get/list/watch and nothing else: if the doctor finds the problems as that user, it needs no more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plane import ControlPlane
+
+INFRA = Path(sys.executable).parent / "infra"
+PROBLEMS = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: too-big, labels: {app: too-big}}
+    spec:
+      containers:
+      - name: app
+        image: registry.k8s.io/pause:3.10
+        resources: {requests: {cpu: "500"}}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: hpa-demo}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: hpa-demo}}
+      template:
+        metadata: {labels: {app: hpa-demo}}
+        spec:
+          containers:
+          - {name: app, image: registry.k8s.io/pause:3.10, resources: {requests: {cpu: 10m}}}
+    ---
+    apiVersion: autoscaling/v2
+    kind: HorizontalPodAutoscaler
+    metadata: {name: no-api-version}
+    spec:
+      scaleTargetRef: {kind: Deployment, name: hpa-demo}
+      minReplicas: 1
+      maxReplicas: 3
+      metrics:
+      - type: Resource
+        resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+    ---
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: typo}
+    spec:
+      storageClassName: fast-ssd-typo
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: nothing}
+    spec:
+      selector: {app: nobody-has-this-label}
+      ports: [{port: 80}]
+""")
+EXPECTED = {
+    ("POD-CAPACITY", "Pod/{ns}/too-big"),
+    ("HPA-TARGET", "HorizontalPodAutoscaler/{ns}/no-api-version"),
+    ("PVC-PENDING", "PersistentVolumeClaim/{ns}/typo"),
+    ("SVC-SELECTOR", "Service/{ns}/nothing"),
+}
+
+
+def doctor(tmp_path: Path, kubeconfig: Path, namespace: str) -> tuple[subprocess.CompletedProcess[str], Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME", "GITHUB_STEP_SUMMARY")}
+    env |= {
+        "INFRA_STATE_DIR": str(tmp_path / "state"),
+        "HOME": str(tmp_path / "home"),
+        "NO_COLOR": "1",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+    }
+    done = subprocess.run(
+        [str(INFRA), "doctor", "--kubeconfig", str(kubeconfig), "--namespace", namespace, "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        return done, json.loads(done.stdout)
+    except ValueError:
+        pytest.fail(
+            f"infra doctor printed no JSON (exit {done.returncode}): {done.stderr[-800:]}", pytrace=False
+        )
+
+
+def wait_for(predicate, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}", pytrace=False)
+        time.sleep(1)
+
+
+def condition(plane: ControlPlane, namespace: str, what: str, kind: str) -> dict[str, Any]:
+    obj = json.loads(plane.kubectl("-n", namespace, "get", what, "-o", "json").stdout)
+    return next((c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
+
+
+@pytest.fixture
+def problems(plane: ControlPlane, namespace: str) -> str:
+    if not (plane.node_names and plane.has["kube-controller-manager"] and plane.has["kube-scheduler"]):
+        pytest.skip("needs kube-controller-manager, kube-scheduler and kubemark in KUBEBUILDER_ASSETS")
+    plane.kubectl("-n", namespace, "apply", "-f", "-", input=PROBLEMS)
+    wait_for(
+        lambda: condition(plane, namespace, "pod/too-big", "PodScheduled").get("reason") == "Unschedulable",
+        "the scheduler to mark too-big Unschedulable",
+    )
+    wait_for(
+        lambda: (
+            condition(plane, namespace, "hpa/no-api-version", "AbleToScale").get("reason") == "FailedGetScale"
+        ),
+        "the HPA controller to report FailedGetScale",
+    )
+    return namespace
+
+
+def test_doctor_names_each_problem_the_control_plane_decided(plane: ControlPlane, problems: str, tmp_path):
+    done, report = doctor(tmp_path, plane.kubeconfig, problems)
+    assert done.returncode == 1, done.stderr
+    found = {(f["id"], f["object"]) for f in report["findings"]}
+    assert {(i, o.format(ns=problems)) for i, o in EXPECTED} <= found
+    capacity = next(f for f in report["findings"] if f["id"] == "POD-CAPACITY")
+    assert "Insufficient cpu" in capacity["evidence"]
+    assert "can never schedule" in capacity["meaning"]  # 500 cpu is more than any hollow node
+    target = next(f for f in report["findings"] if f["id"] == "HPA-TARGET")
+    assert 'no matches for kind "Deployment" in group ""' in target["evidence"]
+    assert target["fix"] == "set scaleTargetRef.apiVersion: apps/v1"
+    pvc = next(f for f in report["findings"] if f["id"] == "PVC-PENDING")
+    assert "StorageClass fast-ssd-typo does not exist" in pvc["meaning"]
+    assert report["gaps"] == {}
+
+
+def test_a_view_only_user_gets_the_same_namespaced_findings(plane: ControlPlane, problems: str, tmp_path):
+    user = f"viewer-{problems}"
+    binding = f"doctor-view-{problems}"
+    plane.kubectl("create", "clusterrolebinding", binding, "--clusterrole=view", f"--user={user}")
+    try:
+        done, report = doctor(tmp_path, plane.user_kubeconfig(user), problems)
+    finally:
+        plane.kubectl("delete", "clusterrolebinding", binding, "--ignore-not-found", check=False)
+    assert done.returncode == 1, done.stderr
+    found = {(f["id"], f["object"]) for f in report["findings"]}
+    namespaced = {(i, o.format(ns=problems)) for i, o in EXPECTED if i != "PVC-PENDING"}
+    assert namespaced <= found
+    # view grants no cluster-scoped kinds: those are reported as not collected, and what needs them is skipped
+    assert {"nodes", "storageclasses.storage.k8s.io"} <= set(report["gaps"])
+    assert "PVC-PENDING" in report["skipped"]
+    assert all("forbidden" in error.lower() for error in report["gaps"].values())
