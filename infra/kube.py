@@ -277,8 +277,9 @@ def failure(target: KubeTarget, result: proc.Result, what: str, hint: str) -> In
             "use a kubeconfig whose user RBAC allows it (the lab's admin kubeconfig from `infra up`)",
         )
     if CONFLICT_MARKER in text and "conflict" in text:
+        conflicts = [line for line in (result.stderr or result.stdout).splitlines() if "conflict" in line]
         return InfraError(
-            f"{what}: {detail}",
+            f"{what}: {conflicts[0].removeprefix('error: ').strip()}",
             "another field manager owns these fields: `infra reconcile` takes them back (it forces "
             "conflicts unless --no-force-conflicts); with plain kubectl pass --field-manager=infra "
             "--force-conflicts",

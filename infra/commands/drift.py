@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from infra.commands._common import report_error
-from infra.commands.reconcile import ContextOption, EnvOption, KubeconfigOption
+from infra.commands.reconcile import ContextOption, EnvOption, KubeconfigOption, ManifestsOption
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV
 from infra.errors import InfraError
@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
         markdown: MarkdownOption = None,
         kubeconfig: KubeconfigOption = None,
         context: ContextOption = None,
+        manifests: ManifestsOption = None,
     ) -> None:
         """Diff manifests/envs/ENV against the live cluster (server-side); list owned objects git lacks.
 
@@ -68,6 +69,7 @@ def register(app: typer.Typer) -> None:
             report = drift(
                 env,
                 target=target,
+                entry=manifests,
                 progress=lambda line: out.print(f"[dim]· {escape(line)}[/]", markup=True, highlight=False),
             )
         except InfraError as error:

@@ -37,6 +37,13 @@ KubeconfigOption = Annotated[
     ),
 ]
 ContextOption = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")]
+ManifestsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifests",
+        help="A kustomization to reconcile as this environment's (default: manifests/envs/<env>).",
+    ),
+]
 IngressHostOption = Annotated[
     str | None,
     typer.Option(
@@ -56,6 +63,7 @@ def register(app: typer.Typer) -> None:
         kubeconfig: KubeconfigOption = None,
         context: ContextOption = None,
         ingress_host: IngressHostOption = None,
+        manifests: ManifestsOption = None,
     ) -> None:
         """Apply manifests/envs/ENV server-side, create missing run-time Secrets, prune what git dropped.
 
@@ -75,6 +83,7 @@ def register(app: typer.Typer) -> None:
                 wait=wait,
                 force_conflicts=force_conflicts,
                 ingress_host=ingress_host,
+                entry=manifests,
                 progress=lambda line: out.print(f"[dim]·[/] {escape(line)}", markup=True, highlight=False),
             )
         verb = "would prune" if dry_run else "pruned"

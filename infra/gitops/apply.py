@@ -45,6 +45,7 @@ from infra.kube import (
     public_outputs,
     resolve_target,
 )
+from infra.render import display_path
 
 FIELD_MANAGER = "infra"
 
@@ -266,7 +267,7 @@ def reconcile(
     result = ReconcileResult(env, dry_run, cluster=describe_target(target, say))
     host = _ingress_host(env, outputs, ingress_host)
     desired = render_desired(env, ingress_host=host or None, entry=entry)
-    say(f"rendered {desired.source}: {len(desired.objects)} objects")
+    say(f"rendered {display_path(desired.source)}: {len(desired.objects)} objects")
     for ref in desired.unowned:
         say(f"warning: {ref} lacks the ownership labels; it is applied but never pruned")
 

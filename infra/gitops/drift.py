@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from infra.errors import InfraError
@@ -129,12 +130,15 @@ def _dry_run(target: KubeTarget, text: str) -> list[dict[str, Any]] | InfraError
         return error
 
 
-def drift(env: str, *, target: KubeTarget | None = None, progress: Progress | None = None) -> DriftReport:
+def drift(
+    env: str, *, target: KubeTarget | None = None, entry: Path | None = None, progress: Progress | None = None
+) -> DriftReport:
     """Compare the environment's manifests with the live cluster; errors raise (exit 2), drift is reported."""
     say = progress or (lambda _line: None)
     target = target or resolve_target(env, read_only=True)
     cluster = describe_target(target, say)
-    desired = render_desired(env, ingress_host=str(public_outputs(env).get("ingress_host") or "") or None)
+    host = str(public_outputs(env).get("ingress_host") or "") or None
+    desired = render_desired(env, ingress_host=host, entry=entry)
     report = DriftReport(env, cluster, len(desired.objects))
 
     namespaces = [ObjectRef("", "Namespace", "", n) for n in sorted(desired.namespace_names)]
