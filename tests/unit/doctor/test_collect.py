@@ -147,3 +147,15 @@ def test_parse_errors_maps_group_qualified_resources():
         'resource "storageclasses" in API group "storage.k8s.io" at the cluster scope'
     )
     assert parse_errors(line) == {"storageclasses.storage.k8s.io": line}
+
+
+def test_likely_causes_for_a_failed_stage_never_raise(kubectl, target, listing):
+    from infra.doctor import likely_causes
+
+    kubectl.reply(listing("pods-firing"))
+    lines = likely_causes(target, "lab-qos", kind="Pod", name="bad-tag")
+    assert lines[0].startswith("Pod/lab-qos/bad-tag IMAGE-PULL: container app waiting ImagePullBackOff")
+    assert all("lab-qos/bad-tag" in line or line.startswith("Node/") for line in lines)
+    kubectl.reply("", "The connection to the server 127.0.0.1:6443 was refused", 1)
+    (line,) = likely_causes(target, "lab-qos")
+    assert line.startswith("infra doctor could not look: cannot reach the cluster")
