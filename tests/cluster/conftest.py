@@ -12,7 +12,7 @@ directory only.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 import sys
 import time
@@ -50,6 +50,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+def _say(config: pytest.Config, line: str) -> None:
+    """A line on the terminal, past pytest's output capture (fixture output is otherwise swallowed)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.write_line(line)
+
+
 def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
     """A CI timeout's SIGTERM unwinds like Ctrl-C, so the plane's teardown still stops every process."""
     raise KeyboardInterrupt(f"signal {signum}")
@@ -62,25 +72,33 @@ def plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
         pytest.skip(f"no control-plane binaries: {HOW_TO_GET_BINARIES}")
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    began = time.monotonic()
     try:
-        control_plane = ControlPlane(nodes=int(os.environ.get("CLUSTER_NODES", "3"))).start()
+        control_plane = ControlPlane()
+    except PlaneError as error:  # KUBEBUILDER_ASSETS is set but unusable: fail, do not skip
+        pytest.fail(f"the control plane cannot start: {error}", pytrace=False)
+    try:
+        control_plane.start()
     except PlaneError as error:
-        pytest.fail(f"the control plane did not start: {error}", pytrace=False)
-    if reporter is not None:
-        reporter.write_line(
-            f"control plane ready in {time.monotonic() - began:.1f} s at {control_plane.server} "
-            f"({len(control_plane.node_names)} hollow nodes, run directory {control_plane.dir})"
+        pytest.fail(
+            f"the control plane did not start: {error} (run directory kept: {control_plane.dir})",
+            pytrace=False,
         )
+    except BaseException:  # Ctrl-C while starting: start() stopped everything; say where the logs are
+        _say(request.config, f"control plane: start interrupted; logs kept in {control_plane.dir}")
+        raise
+    _say(
+        request.config,
+        f"control plane ready in {control_plane.ready_seconds:.1f} s at {control_plane.server} "
+        f"({len(control_plane.node_names)} hollow nodes, run directory {control_plane.dir})",
+    )
     failed_before = request.session.testsfailed
     try:
         yield control_plane
     finally:
         # Keep the logs of a session in which something failed; remove them otherwise.
         kept = control_plane.close(keep=request.session.testsfailed > failed_before)
-        if kept is not None and reporter is not None:
-            reporter.write_line(f"control plane: a test failed; logs and data kept in {kept}")
+        if kept is not None:
+            _say(request.config, f"control plane: a test failed; logs and data kept in {kept}")
 
 
 @pytest.fixture

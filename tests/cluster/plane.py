@@ -521,14 +521,18 @@ class ControlPlane:
             self._launch("etcd", self._etcd_argv())
             self._wait("etcd healthy", lambda: self._etcd_healthy())
             self._launch("kube-apiserver", self._apiserver_argv())
-            self._wait_apiserver()
+            # Hollow kubelets retry until the API server answers: starting them now overlaps their start-up
+            # with its own. The controller manager and the scheduler exit instead when their first requests
+            # are refused (RBAC's bootstrap roles come with /readyz), so they wait for it.
+            self._sockets_before = hollow_sockets()
+            for name, port in zip(self.node_names, self.kubelet_ports, strict=True):
+                self._launch(name, self._hollow_node_argv(name, port))
+            self._wait("kube-apiserver /readyz", lambda: self._status("/readyz") == 200)
             if self.has["kube-controller-manager"]:
                 self._launch("kube-controller-manager", self._controller_manager_argv())
             if self.has["kube-scheduler"]:
                 self._launch("kube-scheduler", self._scheduler_argv())
-            self._sockets_before = hollow_sockets()
-            for name, port in zip(self.node_names, self.kubelet_ports, strict=True):
-                self._launch(name, self._hollow_node_argv(name, port))
+            self._wait_apiserver()
             self._create_defaults()
             if self.has["kube-controller-manager"]:
                 self._wait("kube-controller-manager healthy", lambda: self._healthy(self.kcm_port))
@@ -602,9 +606,13 @@ class ControlPlane:
                     with contextlib.suppress(OSError):
                         path.unlink()
 
-    def stop_apiserver(self) -> None:
-        """Stop the API server only (etcd and its data stay): the cluster becomes unreachable."""
-        self.components["kube-apiserver"].stop()
+    def stop_apiserver(self, grace: float = 1.0) -> None:
+        """Stop the API server only (etcd and its data stay): the cluster becomes unreachable.
+
+        A fault, not a clean shutdown: while clients hold watches it drains them for longer than any test
+        wants to wait, so it gets SIGKILL after ``grace`` seconds of SIGTERM.
+        """
+        self.components["kube-apiserver"].stop(grace)
 
     def start_apiserver(self) -> None:
         """Start the API server again, on the same port and data, and wait until it serves again."""
