@@ -70,15 +70,7 @@ def test_a_read_only_command_may_use_kubeconfig_and_says_so(users_kubeconfig, mo
     monkeypatch.setenv("KUBECONFIG", str(users_kubeconfig))
     target = resolve_target("local", read_only=True)
     assert target.kubectl("get", "nodes") == ["kubectl", "get", "nodes"]
-    assert (
-        target.notes
-        == (
-            "no "
-            + str(target.kubeconfig_files()[0].parent.parent / "state" / "local" / "kubeconfig")
-            + ": reading the cluster of $KUBECONFIG (read-only)",
-        )
-        or "read-only" in target.notes[0]
-    )
+    assert "reading the cluster of $KUBECONFIG (read-only)" in target.notes[0]
     assert target.view() == ("work", "https://prod.example:6443")
 
 
@@ -132,7 +124,7 @@ TARGET = KubeTarget(None, "kind-lab", "test")
             "certificate is not trusted",
         ),
         (
-            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?",
+            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host?",
             ClusterUnavailableError,
             "cannot reach the cluster",
         ),
@@ -147,7 +139,7 @@ TARGET = KubeTarget(None, "kind-lab", "test")
             "forbidden for this user",
         ),
         (
-            'error: Apply failed with 1 conflict: conflict with "someone-else": .spec.replicas\nPlease review',
+            'error: Apply failed with 1 conflict: conflict with "someone-else": .spec.replicas\nPlease',
             InfraError,
             'Apply failed with 1 conflict: conflict with "someone-else"',
         ),
