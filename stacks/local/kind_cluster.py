@@ -7,15 +7,27 @@ kind cannot change a running cluster, so any change of the rendered config repla
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 from pulumi_command import local
 
 from infra.envconfig.local import LocalConfig, render_kind_config
+from infra.paths import env_dir
 
 # ``kind create cluster --wait`` returns once the control plane is Ready; the addons need a working API.
 CREATE_WAIT = "180s"
+
+
+def kind_kubeconfig() -> Path:
+    """Where kind writes its kubeconfig: the environment's own folder, never the user's ``~/.kube/config``.
+
+    Without ``--kubeconfig``, kind merges a ``kind-<name>`` context into ``$KUBECONFIG`` or
+    ``~/.kube/config`` and switches the user's current context to it.
+    """
+    return env_dir("local") / "kind.kubeconfig"
 
 
 @dataclass
@@ -34,10 +46,14 @@ class KindCluster(pulumi.ComponentResource):
         super().__init__("lab:local:KindCluster", name, None, opts)
         cfg = args.config
         rendered = render_kind_config(cfg)
+        kubeconfig = shlex.quote(str(kind_kubeconfig()))
         self.cluster = local.Command(
             f"{name}-cluster",
-            create=f"kind create cluster --name {cfg.cluster_name} --config - --wait {CREATE_WAIT}",
-            delete=f"kind delete cluster --name {cfg.cluster_name}",
+            create=(
+                f"kind create cluster --name {cfg.cluster_name} --config - --wait {CREATE_WAIT} "
+                f"--kubeconfig {kubeconfig}"
+            ),
+            delete=f"kind delete cluster --name {cfg.cluster_name} --kubeconfig {kubeconfig}",
             stdin=rendered,
             triggers=[rendered],
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["*"]),

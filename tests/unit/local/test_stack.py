@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pytest
 import yaml
@@ -31,10 +33,24 @@ def test_the_stack_is_a_kind_cluster_and_an_nfs_server(default_run):
 
 def test_kind_create_reads_the_rendered_config_and_delete_removes_the_cluster(default_run):
     cluster = default_run.commands()["kind-cluster"]
-    assert cluster["create"] == "kind create cluster --name lab --config - --wait 180s"
-    assert cluster["delete"] == "kind delete cluster --name lab"
+    own = kind_kubeconfig_of(cluster["create"])
+    assert cluster["create"] == f"kind create cluster --name lab --config - --wait 180s --kubeconfig {own}"
+    assert cluster["delete"] == f"kind delete cluster --name lab --kubeconfig {own}"
     assert cluster["stdin"] == render_kind_config(LocalConfig())
     assert cluster["triggers"] == [cluster["stdin"]]  # any config change replaces the cluster
+
+
+def kind_kubeconfig_of(command: str) -> str:
+    words = command.split()
+    return words[words.index("--kubeconfig") + 1]
+
+
+def test_kind_never_writes_the_users_kubeconfig(default_run):
+    """Without --kubeconfig, kind merges its context into ~/.kube/config and switches the current context."""
+    for command in ("create", "delete"):
+        own = Path(kind_kubeconfig_of(default_run.commands()["kind-cluster"][command]))
+        assert own.parts[-2:] == ("local", "kind.kubeconfig")
+        assert own.parent.parent.name == ".infra"  # the toolkit's state folder, not ~/.kube
 
 
 def test_the_rendered_config_has_the_ingress_node_and_the_pinned_image(default_run):
@@ -94,7 +110,8 @@ def test_stack_config_drives_the_resources(stack_runner):
     run = stack_runner({"clusterName": "demo", "workers": "3", "httpsPort": "8443"})
     assert run.error is None
     commands = run.commands()
-    assert commands["kind-cluster"]["delete"] == "kind delete cluster --name demo"
+    delete = commands["kind-cluster"]["delete"]
+    assert delete == f"kind delete cluster --name demo --kubeconfig {kind_kubeconfig_of(delete)}"
     config = yaml.safe_load(commands["kind-cluster"]["stdin"])
     assert [n["role"] for n in config["nodes"]].count("worker") == 3
     assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [80, 8443]
