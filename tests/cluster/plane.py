@@ -514,6 +514,8 @@ class ControlPlane:
 
     def start(self) -> ControlPlane:
         """Start every component and wait until the plane is usable; on any failure stop what started."""
+        if self.components or self._closed:
+            raise PlaneError("this control plane was already started", "make a new ControlPlane")
         _LIVE.append(self)
         self._began = time.monotonic()
         try:
@@ -831,7 +833,10 @@ class ControlPlane:
         ]
 
     def _env(self) -> dict[str, str]:
-        """The caller's environment with TMPDIR in the run directory, so temporary files go away with it."""
+        """The caller's environment without KUBECONFIG (each component has its own), TMPDIR in the run dir.
+
+        kubemark ignores TMPDIR for its root directory and socket: _remove_hollow_leftovers handles those.
+        """
         tmp = self.dir / "tmp"
         tmp.mkdir(exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBECONFIG")}

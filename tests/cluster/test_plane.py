@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import stat
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from plane import CONTROL_PLANE_LABEL, ControlPlane
 
 WAIT = "60s"  # kubectl wait's deadline: generous on a shared 2-core machine, seconds when healthy
@@ -28,6 +31,30 @@ def test_admin_kubeconfig_is_private_with_context_cp(plane: ControlPlane) -> Non
     assert config["current-context"] == "cp"
     assert config["clusters"][0]["cluster"]["server"] == plane.server
     assert plane.kubectl("auth", "can-i", "*", "*").stdout.strip() == "yes"  # system:masters
+
+
+def _certificate(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _names(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[str]:
+    return [str(attribute.value) for attribute in cert.subject.get_attributes_for_oid(oid)]
+
+
+def test_certificates_name_who_the_api_server_expects(plane: ControlPlane) -> None:
+    """Serving SANs cover the in-cluster names; CN is the user, O the groups (RBAC, the Node authorizer)."""
+    serving = _certificate(plane.pki / "apiserver.crt")
+    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "10.96.0.1"}
+    assert {"localhost", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"} <= set(
+        sans.get_values_for_type(x509.DNSName)
+    )
+    admin = _certificate(plane.pki / "admin.crt")
+    assert _names(admin, NameOID.ORGANIZATION_NAME) == ["system:masters"]
+    for node in plane.node_names:
+        cert = _certificate(plane.pki / f"{node}.crt")
+        assert _names(cert, NameOID.COMMON_NAME) == [f"system:node:{node}"]
+        assert _names(cert, NameOID.ORGANIZATION_NAME) == ["system:nodes"]
 
 
 def test_nodes_are_ready_in_kinds_shape(plane: ControlPlane) -> None:
