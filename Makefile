@@ -121,7 +121,7 @@ unit-run:
 # A real API server, controllers, scheduler and hollow nodes started from the binaries in KUBEBUILDER_ASSETS
 # (tests/cluster/plane.py); without that variable every test of the tier skips with where to get them.
 test-cluster: deps ## The control-plane tier: live paths against a throwaway API server (KUBEBUILDER_ASSETS)
-	.venv/bin/pytest tests/cluster -p no:cacheprovider -m cluster
+	$(IN_VENV) $(BIN)/pytest tests/cluster -p no:cacheprovider -m cluster
 
 lint: deps ## ruff, yamllint, ansible syntax-check + ansible-lint, workflow schemas (in parallel)
 	@$(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target $(LINT_STEPS)
