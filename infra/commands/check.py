@@ -13,10 +13,12 @@ from rich.text import Text
 
 from infra.checks import RULES, Finding, Severity, check_documents, failed, summary
 from infra.checks.schema import major_minor
+from infra.checks.server import dry_run
 from infra.commands._common import user_errors
 from infra.console import make_console
-from infra.environments import DEFAULT_ENV, ENVIRONMENTS
+from infra.environments import DEFAULT_ENV, ENVIRONMENTS, get_environment
 from infra.errors import EXIT_FINDINGS, EXIT_OK, InfraError
+from infra.kube import resolve_target
 from infra.render import collect
 
 DEFAULT_VERSION = ENVIRONMENTS[DEFAULT_ENV].kube_version
@@ -117,6 +119,27 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
         strict: StrictOption = False,
         list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
+        server: Annotated[
+            bool,
+            typer.Option(
+                "--server", help="Also dry-run each object on the cluster (server-side, read-only)."
+            ),
+        ] = False,
+        env: Annotated[
+            str | None,
+            typer.Option(
+                "--env",
+                "-e",
+                help="Environment: its StorageClasses/IngressClasses, and its cluster for --server.",
+            ),
+        ] = None,
+        kubeconfig: Annotated[
+            Path | None,
+            typer.Option("--kubeconfig", help="Cluster for --server (default: .infra/<env>/kubeconfig)."),
+        ] = None,
+        context: Annotated[
+            str | None, typer.Option("--context", help="kubeconfig context for --server.")
+        ] = None,
     ) -> None:
         """Validate manifests against strict schemas, then the policy rules.
 
@@ -130,7 +153,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"{rule.id:15} {rule.severity.label:8} {rule.summary}")
             raise typer.Exit(EXIT_OK)
         with user_errors():
-            version = DEFAULT_VERSION if kube_version is None else major_minor(kube_version)
+            default = get_environment(env).kube_version if env else DEFAULT_VERSION
+            version = default if kube_version is None else major_minor(kube_version)
             if not paths:
                 raise InfraError(
                     "no paths to check", "pass manifest files or directories: infra check PATH..."
@@ -145,7 +169,18 @@ def register(app: typer.Typer) -> None:
                 raise InfraError(
                     f"no Kubernetes objects in {', '.join(map(str, paths))}", "pass manifests with documents"
                 )
-            findings = check_documents(docs, version)
+            findings = check_documents(docs, version, get_environment(env) if env else None)
+            if server:
+                target = resolve_target(
+                    env or DEFAULT_ENV, kubeconfig=kubeconfig, context=context, read_only=True
+                )
+                for note in target.notes:
+                    console.print(Text(note, style="dim"))
+                findings = sorted(
+                    dry_run(docs, target) + findings, key=lambda f: (f.order, -f.severity, f.rule)
+                )
+            elif kubeconfig is not None or context is not None:
+                raise InfraError("--kubeconfig and --context choose the cluster of --server", "add --server")
         print_findings(console, findings, quiet=quiet, verbose=verbose)
         line = Text(f"{len(docs)} objects checked against Kubernetes {version}: {summary(findings)} — ")
         console.print(line + verdict(findings, strict))
