@@ -1,60 +1,102 @@
 """``infra verify``: run the live probes (``tests/live``) and report claim -> result -> time.
 
-The probes are ordinary pytest tests, one per claim ID; this module finds the cluster, runs pytest
-on them in a subprocess (through :func:`infra.proc.run`) with a JUnit XML report, and turns that report
-into a table for the terminal and a Markdown summary for GitHub Actions job summaries.
+The probes are ordinary pytest tests, one per claim ID; this module finds the cluster, checks the claims'
+prerequisites (:mod:`infra.probes.prerequisites`, seconds), runs pytest on the probes in subprocesses
+(through :func:`infra.proc.run`) with JUnit XML reports, and turns the report into a table for the terminal
+and a Markdown summary for GitHub Actions job summaries.
 
-Which cluster: ``.infra/<env>/kubeconfig`` (written by ``infra up``) or else ``$KUBECONFIG``. The probes
-scale, delete and load things, so unlike ``kubectl`` they never fall back to ``~/.kube/config`` on their own.
+Which cluster: the environment's own ``.infra/<env>/kubeconfig`` (written by ``infra up``), or one named with
+``--kubeconfig``/``--context`` (:func:`infra.kube.resolve_target`). The probes scale, delete and load things,
+so they never act on ``$KUBECONFIG`` alone nor on ``~/.kube/config``. The choice reaches the pytest process
+as ``INFRA_KUBECONFIG``/``INFRA_CONTEXT``, the variables ``pytest tests/live`` run by hand reads too.
+
+How it stays fast on a broken cluster: a claim whose prerequisite failed is reported at once as blocked by
+it, with the prerequisite's evidence, instead of waiting out its deadline; independent labs run side by side
+(pytest-xdist, one group per lab), and the GitOps claims, which reconcile every lab, run alone afterwards.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import sys
-import xml.etree.ElementTree as ET  # parses only the JUnit file our own pytest run wrote
-from collections.abc import Callable
+import time
+import xml.etree.ElementTree as ET  # parses only the JUnit files our own pytest runs wrote
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra import proc
 from infra.environments import get_environment
 from infra.errors import ClusterUnavailableError, InfraError
-from infra.kube import KubeTarget, ensure_reachable, env_kubeconfig, resolve_target
+from infra.kube import KubeTarget, ensure_reachable, resolve_target
+from infra.labs import lab_of
 from infra.paths import TESTS_DIR, reports_dir
+from infra.probes import prerequisites
 from infra.probes.claims import BY_ID, CLAIMS, ORDER, claim_id_of, normalise_ids
+from infra.probes.prerequisites import Prerequisite
 from infra.reports import append_step_summary
 
 LIVE_TESTS = TESTS_DIR / "live"
-PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
-# A claim's result is its worst test case's.
-_SEVERITY = {PASSED: 0, SKIPPED: 1, FAILED: 2, ERROR: 3}
-_ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "💥", SKIPPED: "⏭️"}
+PASSED, FAILED, ERROR, SKIPPED, BLOCKED = "passed", "failed", "error", "skipped", "blocked"
+OUTCOMES = (PASSED, FAILED, ERROR, BLOCKED, SKIPPED)
+# A claim's result is its worst test case's. Blocked (a prerequisite failed) is not a pass: the claim is
+# unproven, and the prerequisite's own failure says why.
+_SEVERITY = {PASSED: 0, SKIPPED: 1, BLOCKED: 2, FAILED: 3, ERROR: 4}
+_ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "💥", SKIPPED: "⏭️", BLOCKED: "🚧"}
+
+# How `infra verify` tells the probes (a pytest subprocess) what it decided; `pytest tests/live` by hand
+# reads the first two as well (tests/live/README.md).
+KUBECONFIG_VARIABLE = "INFRA_KUBECONFIG"
+CONTEXT_VARIABLE = "INFRA_CONTEXT"
+PREREQUISITES_VARIABLE = "INFRA_PREREQUISITES"
+GITOPS_AREA = "GIT"  # reconciles every lab: runs alone, after the others
+MAX_WORKERS = 6  # pytest-xdist workers for the labs that run side by side (each a Python process)
+CAUSE_LINES = 5  # likely causes printed per namespace of a failed claim
 
 
 # --- which cluster ------------------------------------------------------------------------------------
 
 
-def locate_cluster(env: str) -> KubeTarget:
+def locate_cluster(
+    env: str, *, kubeconfig: Path | str | None = None, context: str | None = None
+) -> KubeTarget:
     """The cluster the probes of ``env`` run against, or :class:`ClusterUnavailableError` (exit 2).
 
-    Shared by ``infra verify`` and ``tests/live/conftest.py`` so both agree on what "configured" means.
+    The environment's own kubeconfig or one named with ``kubeconfig``/``context``, never ``$KUBECONFIG``
+    alone: the probes change the cluster. Shared by ``infra verify`` and ``tests/live/conftest.py`` so both
+    agree on what "configured" means.
     """
     get_environment(env)
-    own = env_kubeconfig(env)
-    if not own.is_file() and not os.environ.get("KUBECONFIG"):
+    try:
+        return resolve_target(env, kubeconfig=kubeconfig or None, context=context or None)
+    except ClusterUnavailableError as error:
         raise ClusterUnavailableError(
-            f"no cluster configured for the {env} environment (no {own}, KUBECONFIG not set)",
-            f"run `infra up --env {env}` first, or set KUBECONFIG to a running lab cluster",
-        )
-    return resolve_target(env)
+            error.message,
+            f"run `infra up --env {env}`, or name a cluster: `infra verify --kubeconfig FILE "
+            f"[--context NAME]` (`pytest tests/live` by hand: {KUBECONFIG_VARIABLE}=FILE "
+            f"[{CONTEXT_VARIABLE}=NAME])",
+        ) from None
 
 
-def require_cluster(env: str) -> KubeTarget:
+def require_cluster(
+    env: str, *, kubeconfig: Path | str | None = None, context: str | None = None
+) -> KubeTarget:
     """:func:`locate_cluster`, then make sure the API server answers (else exit 2, not 31 skipped probes)."""
-    target = locate_cluster(env)
+    target = locate_cluster(env, kubeconfig=kubeconfig, context=context)
     ensure_reachable(target)
     return target
+
+
+def probe_environment(target: KubeTarget, env: str, prerequisites_file: Path | None = None) -> dict[str, str]:
+    """The variables that hand the cluster (and the prerequisites' results) to the pytest subprocess."""
+    variables = {"INFRA_ENV": env}
+    if target.kubeconfig is not None:
+        variables[KUBECONFIG_VARIABLE] = str(target.kubeconfig)
+    if target.context:
+        variables[CONTEXT_VARIABLE] = target.context
+    if prerequisites_file is not None:
+        variables[PREREQUISITES_VARIABLE] = str(prerequisites_file)
+    return variables
 
 
 # --- running the probes -------------------------------------------------------------------------------
@@ -85,8 +127,20 @@ def check_applicable(env: str, claim_ids: list[str]) -> None:
 
 
 def pytest_argv(
-    env: str, junit_path: Path, claim_ids: list[str], include_slow: bool, extra: list[str] | None = None
+    env: str,
+    junit_path: Path,
+    claim_ids: list[str],
+    include_slow: bool,
+    extra: list[str] | None = None,
+    *,
+    expression: str | None = None,
+    workers: int = 0,
 ) -> list[str]:
+    """The pytest command of one run: ``-k`` from ``claim_ids`` (or ``expression``), ``-n`` when workers > 1.
+
+    With several workers pytest-xdist hands out tests by ``xdist_group`` (``--dist loadgroup``; the live
+    conftest puts each lab in its own group), so one lab's probes still run one after another.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -101,10 +155,90 @@ def pytest_argv(
         "junit_family=xunit2",
         "-rfEs",
     ]
-    expression = selection_expression(claim_ids)
+    expression = expression or selection_expression(claim_ids)
     if expression:
         argv += ["-k", expression]
+    if workers > 1:
+        argv += ["-n", str(workers), "--dist", "loadgroup"]
     return [*argv, *(extra or [])]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One pytest run: which claims (None: every test of the phase), its ``-k`` and its worker count."""
+
+    name: str
+    claim_ids: list[str] | None
+    expression: str
+    workers: int
+
+
+def plan_phases(
+    env: str, claim_ids: list[str], gates: Mapping[str, prerequisites.Gate | None]
+) -> list[Phase]:
+    """The labs side by side, then the GitOps claims alone (they reconcile every lab: STS-3's scale-up
+    would be undone under it). Workers: one per group that will really probe (blocked ones finish at once)."""
+    chosen = [BY_ID[c] for c in claim_ids] if claim_ids else list(CLAIMS)
+    labs = [c for c in chosen if c.area != GITOPS_AREA]
+    gitops = [c for c in chosen if c.area == GITOPS_AREA]
+    phases = []
+    if labs:
+        groups = {
+            prerequisites.concurrency_group(c.id)
+            for c in labs
+            if c.applies_to(env) and gates.get(c.id) is None
+        }
+        workers = min(len(groups), MAX_WORKERS)
+        expression = (
+            selection_expression([c.id for c in labs]) if claim_ids else f"not {_prefix(GITOPS_AREA)}"
+        )
+        phases.append(Phase("labs", [c.id for c in labs], expression or "", workers))
+    if gitops:
+        expression = selection_expression([c.id for c in gitops]) if claim_ids else _prefix(GITOPS_AREA)
+        phases.append(Phase("gitops", [c.id for c in gitops], expression or "", 0))
+    return phases
+
+
+def _prefix(area: str) -> str:
+    return f"test_{area.lower()}_"
+
+
+def merge_junit(parts: Sequence[Path], into: Path, suite_name: str) -> Path:
+    """One JUnit file (one ``<testsuite>``) holding the test cases of every part, in order."""
+    if len(parts) == 1:
+        parts[0].replace(into)
+        return into
+    suite = ET.Element("testsuite", name=suite_name)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for part in parts:
+        try:
+            root = ET.parse(part).getroot()  # noqa: S314 - our own pytest run's report
+        except (OSError, ET.ParseError) as exc:
+            raise InfraError(f"cannot read the JUnit report {part}: {exc}", "re-run `infra verify`") from None
+        for case in root.iter("testcase"):
+            suite.append(case)
+            totals["tests"] += 1
+            for tag, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+                totals[key] += case.find(tag) is not None
+            seconds += float(case.get("time") or 0.0)
+    for key, value in totals.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{seconds:.3f}")
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(into, encoding="utf-8", xml_declaration=True)
+    for part in parts:
+        part.unlink(missing_ok=True)
+    return into
+
+
+def combined_exit(codes: Sequence[int]) -> int:
+    """One pytest exit code for several runs: an incomplete run (2, 3, 4) wins, then failures (1)."""
+    incomplete = [c for c in codes if c not in (0, 1, 5)]
+    if incomplete:
+        return incomplete[0]
+    return 1 if 1 in codes else 0
 
 
 def report_paths(env: str) -> tuple[Path, Path]:
@@ -155,24 +289,30 @@ class Report:
     env: str
     claims: list[ClaimResult]
     unclaimed: list[CaseResult] = field(default_factory=list)
+    # filled in by verify(): what the prerequisite checks saw, and `infra doctor`'s likely causes of
+    # failures by where they were looked for ("lab-sts", or "cluster")
+    prerequisites: list[Prerequisite] = field(default_factory=list)
+    causes: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return sum(1 for c in self.claims if c.outcome == outcome)
 
     @property
     def ok(self) -> bool:
-        """All probed claims passed (skips allowed) and at least one claim was actually probed."""
-        bad = any(c.outcome in (FAILED, ERROR) for c in self.claims) or any(
+        """All probed claims passed (skips allowed, blocked not) and at least one was actually probed."""
+        bad = any(c.outcome in (FAILED, ERROR, BLOCKED) for c in self.claims) or any(
             c.outcome in (FAILED, ERROR) for c in self.unclaimed
         )
         return not bad and self.count(PASSED) > 0
 
     def summary_line(self) -> str:
-        parts = [f"{self.count(o)} {o}" for o in (PASSED, FAILED, ERROR, SKIPPED) if self.count(o)]
+        parts = [f"{self.count(o)} {o}" for o in OUTCOMES if self.count(o)]
         if self.ok:
             verdict = "every probed claim holds"
         elif self.count(FAILED) or self.count(ERROR) or self.unclaimed:
             verdict = "claims FAILED"
+        elif self.count(BLOCKED):
+            verdict = "claims BLOCKED by failed prerequisites"
         else:
             verdict = "nothing verified"
         return f"{self.env}: {verdict} — {', '.join(parts) or 'no claims ran'}"
@@ -197,8 +337,12 @@ def parse_junit(path: Path, env: str) -> Report:
     return Report(env, ordered, unclaimed)
 
 
+# pytest-xdist's loadgroup appends "@<group>" to the test ids it reports: not part of the test's name.
+_XDIST_GROUP = re.compile(r"@[A-Za-z0-9_.-]+$")
+
+
 def _case_result(case: ET.Element) -> CaseResult:
-    name = case.get("name", "")
+    name = _XDIST_GROUP.sub("", case.get("name", ""))
     seconds = float(case.get("time") or 0.0)
     outcome, message = PASSED, ""
     for tag, kind in (("error", ERROR), ("failure", FAILED), ("skipped", SKIPPED)):
@@ -209,6 +353,8 @@ def _case_result(case: ET.Element) -> CaseResult:
             break
     if outcome == SKIPPED:
         message = message.removeprefix("Skipped: ")
+        if prerequisites.is_blocked_message(message):
+            outcome = BLOCKED
     return CaseResult(claim_id_of(name), name, outcome, seconds, _one_line(message))
 
 
@@ -240,6 +386,17 @@ def render_markdown(report: Report) -> str:
         lines += ["", "<details><summary>Failures</summary>", ""]
         lines += [f"- `{c.name}`: {_cell(c.message)}" for c in failed]
         lines += ["", "</details>"]
+    if report.prerequisites:
+        lines += [
+            "",
+            "Prerequisites (checked before the probes; a failed one blocks the claims resting on it):",
+            "",
+        ]
+        lines += [f"- {_cell(p.line())}" for p in report.prerequisites]
+    if report.causes:
+        lines += ["", "Likely causes of the failures (`infra doctor`):", ""]
+        for where, causes in report.causes.items():
+            lines += [f"- {where}: {_cell(cause)}" for cause in causes]
     not_run = [c.id for c in CLAIMS if c.id not in {r.claim for r in report.claims}]
     if not_run:
         lines += ["", f"Not run (deselected, slow, or filtered out): {', '.join(not_run)}"]
@@ -291,33 +448,88 @@ def verify(
     only: list[str] | None = None,
     *,
     include_slow: bool = False,
+    kubeconfig: Path | str | None = None,
+    context: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> VerifyResult:
-    """Run the live probes of ``env`` and build the report; bad input and no cluster raise before pytest."""
+    """Run the live probes of ``env`` and build the report; bad input and no cluster raise before pytest.
+
+    1. the cluster (own kubeconfig or the one named), printed with any note about the choice;
+    2. the prerequisites the chosen claims rest on, checked side by side in seconds;
+    3. pytest: the labs side by side, then the GitOps claims; blocked claims are reported at once;
+    4. one JUnit report, the table, and for failed claims the likely causes ``infra doctor`` finds.
+    """
     say = progress or (lambda _line: None)
+    started = time.monotonic()
     get_environment(env)
     claim_ids = normalise_ids(only or [])
     check_applicable(env, claim_ids)
-    target = require_cluster(env)
-    say(f"probing the {env} cluster ({target.describe()})")
+    target = require_cluster(env, kubeconfig=kubeconfig, context=context)
+    say(f"probing the {env} cluster {target.describe()}")
+    for note in target.notes:
+        say(f"note: {note}")
+    chosen = [BY_ID[c] for c in claim_ids] if claim_ids else list(CLAIMS)
+    results = prerequisites.check_all(target, prerequisites.needed(chosen, env))
+    for result in results.values():
+        say(f"prerequisite {result.line()}")
+    gates = {c.id: prerequisites.gate(c, results) for c in chosen if c.applies_to(env)}
     junit, markdown = report_paths(env)
     junit.parent.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
-    environment = {"INFRA_ENV": env}
-    if target.kubeconfig is not None:
-        environment["KUBECONFIG"] = str(target.kubeconfig)
-    result = proc.run(
-        pytest_argv(env, junit, claim_ids, include_slow),
-        env=environment,
-        check=False,
-        capture=False,
-        hint="pytest comes with the project's environment (`pipenv sync --dev`)",
-    )
-    if not junit.is_file():
-        raise InfraError(
-            f"pytest exited {result.returncode} without writing {junit}",
-            f"run `pytest {LIVE_TESTS.relative_to(TESTS_DIR.parent)} -m live` to see why",
+    shared = prerequisites.dump(results, junit.with_name(f"verify-{env}-prerequisites.json"))
+    environment = probe_environment(target, env, shared)
+    parts, codes = [], []
+    for phase in plan_phases(env, claim_ids, gates):
+        part = junit.with_name(f"verify-{env}-{phase.name}.xml")
+        part.unlink(missing_ok=True)
+        workers = f", {phase.workers} side by side" if phase.workers > 1 else ""
+        say(f"probing {phase.name} ({', '.join(phase.claim_ids or [])}{workers})")
+        result = proc.run(
+            pytest_argv(env, part, [], include_slow, expression=phase.expression, workers=phase.workers),
+            env=environment,
+            check=False,
+            capture=False,
+            hint="pytest comes with the project's environment (`pipenv sync --dev`)",
         )
+        if not part.is_file():
+            raise InfraError(
+                f"pytest exited {result.returncode} without writing {part}",
+                f"run `pytest {LIVE_TESTS.relative_to(TESTS_DIR.parent)} -m live` to see why",
+            )
+        parts.append(part)
+        codes.append(result.returncode)
+    merge_junit(parts, junit, f"infra-verify-{env}")
     report = parse_junit(junit, env)
+    report.prerequisites = list(results.values())
+    report.causes = likely_causes(target, report)
     write_markdown(report, markdown)
-    return VerifyResult(report, junit, markdown, result.returncode)
+    say(f"verified in {time.monotonic() - started:.0f}s")
+    return VerifyResult(report, junit, markdown, combined_exit(codes))
+
+
+def cause_scopes(report: Report) -> list[str | None]:
+    """Where to look for the causes of the failed claims: their labs' namespaces (None: the whole cluster,
+    for the cluster's own claims). Blocked claims are left out: their prerequisite's evidence is the cause."""
+    scopes: list[str | None] = []
+    for claim in report.claims:
+        if claim.outcome not in (FAILED, ERROR):
+            continue
+        namespace = lab_of(claim.claim).namespace
+        if namespace not in scopes:
+            scopes.append(namespace)
+    return scopes
+
+
+def likely_causes(
+    target: KubeTarget, report: Report, doctor: Callable[..., list[str]] | None = None
+) -> dict[str, list[str]]:
+    """``infra doctor``'s findings that may explain the failed claims, by namespace ("cluster" for None)."""
+    if doctor is None:
+        from infra.doctor import likely_causes as doctor  # lazy: the doctor is only needed on failure
+
+    found: dict[str, list[str]] = {}
+    for namespace in cause_scopes(report):
+        lines = doctor(target, namespace=namespace)
+        if lines:
+            found[namespace or "cluster"] = lines[:CAUSE_LINES]
+    return found

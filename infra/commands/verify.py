@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -16,6 +18,7 @@ _STYLES = {
     verifying.FAILED: "error",
     verifying.ERROR: "error",
     verifying.SKIPPED: "warn",
+    verifying.BLOCKED: "error",
 }
 
 
@@ -55,17 +58,31 @@ def register(app: typer.Typer) -> None:
         include_slow: bool = typer.Option(
             False, "--include-slow", help="Also run slow probes (HPA-3 scale-in waits out the stabilization)."
         ),
+        kubeconfig: Path | None = typer.Option(  # noqa: B008 - typer's declaration style
+            None,
+            "--kubeconfig",
+            help="Cluster to probe (default: .infra/<env>/kubeconfig; never $KUBECONFIG alone).",
+        ),
+        context: str | None = typer.Option(None, "--context", help="kubeconfig context to probe."),
     ) -> None:
         """Run the live probes (tests/live) against the lab and report claim -> result -> time.
 
-        Writes JUnit XML and a Markdown summary under .infra/reports/ (and appends the summary to
-        $GITHUB_STEP_SUMMARY in GitHub Actions). Exit 0 when every probed claim holds, 1 when any fails,
-        2 when no cluster is configured or reachable.
+        Checks the claims' prerequisites first (metrics, ingress, storage, DNS, running containers): a claim
+        whose prerequisite failed is reported at once as blocked by it. Writes JUnit XML and a Markdown
+        summary under .infra/reports/ (and appends the summary to $GITHUB_STEP_SUMMARY in GitHub Actions).
+        Exit 0 when every probed claim holds, 1 when any fails or is blocked, 2 when no cluster is
+        configured or reachable.
         """
         with user_errors():
-            outcome = verifying.verify(env, only, include_slow=include_slow, progress=_say)
+            outcome = verifying.verify(
+                env, only, include_slow=include_slow, kubeconfig=kubeconfig, context=context, progress=_say
+            )
         report = outcome.report
         console.print(report_table(report))
+        for where, causes in report.causes.items():
+            console.print(f"likely causes ({where}, from infra doctor):", style="warn")
+            for cause in causes:
+                console.print(f"  {cause}", markup=False)
         console.print(report.summary_line(), style="ok" if report.ok else "error")
         if outcome.incomplete:
             console.print(outcome.incomplete, style="error", markup=False)

@@ -17,6 +17,11 @@ class LookupFailed(ValueError):
     """The resolver said the name does not exist (NXDOMAIN, SERVFAIL, no answer)."""
 
 
+class ExecFailed(RuntimeError):
+    """The lookup never ran: ``kubectl exec`` into the probe pod failed (no container runtime on the node,
+    pod gone, no nslookup). Not a resolver answer, so a probe must not retry it as "no answer yet"."""
+
+
 _FAILURES = ("can't find", "can't resolve", "server can't", "nxdomain", "no answer", "servfail")
 
 
@@ -44,6 +49,26 @@ def parse_nslookup(output: str) -> list[str]:
     if not addresses and any(marker in output.lower() for marker in _FAILURES):
         raise LookupFailed(_first_failure_line(output))
     return addresses
+
+
+_SERVER_LINE = re.compile(r"^\s*Server:", re.MULTILINE)
+
+
+def lookup_answer(returncode: int, stdout: str, stderr: str) -> list[str]:
+    """IPv4 answers of ``nslookup -type=a NAME`` run through ``kubectl exec``; :class:`ExecFailed` when the
+    command failed without nslookup saying anything, i.e. the exec itself failed.
+
+    nslookup prints its server block (``Server:``) or a resolver failure before it exits non-zero for a
+    name it cannot resolve; ``kubectl exec`` errors (``error dialing backend``, ``container not found``)
+    have neither.
+    """
+    output = stdout + stderr
+    said_something = _SERVER_LINE.search(output) or any(marker in output.lower() for marker in _FAILURES)
+    if returncode != 0 and not said_something:
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        detail = " | ".join(lines[-3:]) or "no output"
+        raise ExecFailed(f"nslookup in the probe pod did not run (exit {returncode}): {detail}")
+    return ipv4_only(parse_nslookup(output))
 
 
 def parse_getent(output: str) -> list[str]:

@@ -1,8 +1,15 @@
 """Live probes: one test per lab claim, run against a lab (`infra verify`, or `pytest tests/live`).
 
-Which cluster: ``INFRA_ENV`` (local | aws, default local) picks ``.infra/<env>/kubeconfig``; without it,
-``$KUBECONFIG``. With neither, or when the API server does not answer, every test here is skipped with
-the reason (see :func:`infra.verify.locate_cluster`). Claims that apply to AWS only skip on local.
+Which cluster: ``INFRA_ENV`` (local | aws, default local) picks ``.infra/<env>/kubeconfig``;
+``INFRA_KUBECONFIG`` / ``INFRA_CONTEXT`` name another one (``infra verify --kubeconfig/--context`` sets
+them). ``$KUBECONFIG`` alone and ``~/.kube/config`` are never used: the probes scale and delete things. With
+no cluster, or when the API server does not answer, every test here is skipped with the reason (see
+:func:`infra.verify.locate_cluster`). Claims that apply to AWS only skip on local.
+
+Prerequisites (:mod:`infra.probes.prerequisites`): ``infra verify`` checks them once and hands the results
+over in ``INFRA_PREREQUISITES``; run by hand, this conftest checks them itself. A claim whose prerequisite
+failed is skipped as "blocked by ..." or "needs real pods: ..." before any of its fixtures run. Each lab is
+an ``xdist_group``, so ``-n N --dist loadgroup`` runs labs side by side and one lab's probes in order.
 
 Tools: the Kubernetes Python client for object state, pytest-testinfra's ``kubectl://`` backend to run
 commands inside pods, kubectl (through :func:`infra.proc.run`) for what only kubectl does (``top``,
@@ -26,9 +33,12 @@ from infra.probes.claims import BY_ID, ORDER, claim_id_of
 from infra.probes.eventually import eventually
 
 ENV = os.environ.get("INFRA_ENV", "local")
+KUBECONFIG = os.environ.get("INFRA_KUBECONFIG") or None
+CONTEXT = os.environ.get("INFRA_CONTEXT") or None
 PROBE_IMAGE = "curlimages/curl:8.20.0"  # alpine-based: curl, and busybox nslookup/ls/cat for DNS and NFS
 PROBE_LABELS = {"app.kubernetes.io/name": "infra-probe", "app.kubernetes.io/component": "verify"}
 _UNAVAILABLE: list[str | None] = []  # computed once per session
+_PREREQUISITES: list[dict[str, Any]] = []  # name -> Prerequisite, computed or read once per session
 
 
 def _cluster_unavailable() -> str | None:
@@ -37,15 +47,40 @@ def _cluster_unavailable() -> str | None:
         from infra.verify import require_cluster
 
         try:
-            require_cluster(ENV)
+            require_cluster(ENV, kubeconfig=KUBECONFIG, context=CONTEXT)
             _UNAVAILABLE.append(None)
         except InfraError as error:
             _UNAVAILABLE.append(f"no live cluster: {error}")
     return _UNAVAILABLE[0]
 
 
+def prerequisite_results(claims: list[Any]) -> dict[str, Any]:
+    """The prerequisites' results: from ``infra verify`` (``INFRA_PREREQUISITES``), else checked here."""
+    if not _PREREQUISITES:
+        from infra.probes import prerequisites
+        from infra.verify import PREREQUISITES_VARIABLE, locate_cluster
+
+        shared = os.environ.get(PREREQUISITES_VARIABLE)
+        if shared:
+            from pathlib import Path
+
+            _PREREQUISITES.append(prerequisites.load(Path(shared)))
+        else:
+            target = locate_cluster(ENV, kubeconfig=KUBECONFIG, context=CONTEXT)
+            _PREREQUISITES.append(prerequisites.check_all(target, prerequisites.needed(claims, ENV)))
+    return _PREREQUISITES[0]
+
+
+def _claim_of(item: pytest.Item) -> Any:
+    return BY_ID.get(claim_id_of(getattr(item, "originalname", item.name)) or "")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the live probes in claim order; skip them all, with the reason, when there is no cluster."""
+    """Run the live probes in claim order; skip them all, with the reason, when there is no cluster;
+    skip a claim blocked by a failed prerequisite; group each lab's tests for pytest-xdist."""
+    from infra.probes import prerequisites
+
     live = [item for item in items if item.get_closest_marker("live")]
     if not live:
         return
@@ -59,17 +94,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     items.sort(key=order)
     reason = _cluster_unavailable()
+    claims = list({c.id: c for c in (_claim_of(item) for item in live) if c is not None}.values())
+    results = prerequisite_results(claims) if not reason else {}
     for item in live:
-        claim = BY_ID.get(claim_id_of(getattr(item, "originalname", item.name)) or "")
+        claim = _claim_of(item)
         # JUnit <properties> of each case: which claim, and whether it is slow (read by the report's tests)
         item.user_properties.append(("claim", claim.id if claim else ""))
         item.user_properties.append(("slow", str(item.get_closest_marker("slow") is not None).lower()))
+        if claim is not None:
+            item.add_marker(pytest.mark.xdist_group(prerequisites.concurrency_group(claim.id)))
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
         elif claim is not None and not claim.applies_to(ENV):
             item.add_marker(
                 pytest.mark.skip(reason=f"{claim.id} applies to {'/'.join(claim.environments)} only")
             )
+        elif claim is not None:
+            gate = prerequisites.gate(claim, results)
+            if gate is not None and gate.action == "skip":
+                item.add_marker(pytest.mark.skip(reason=gate.message))
 
 
 # --- the cluster ----------------------------------------------------------------------------------------
@@ -93,6 +136,7 @@ class Kube:
         self.apps = client.AppsV1Api(self.api)
         self.autoscaling = client.AutoscalingV2Api(self.api)
         self.networking = client.NetworkingV1Api(self.api)
+        self.discovery = client.DiscoveryV1Api(self.api)
         self.storage = client.StorageV1Api(self.api)
         self.apiregistration = client.ApiregistrationV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
@@ -328,7 +372,24 @@ def env() -> str:
 def kube() -> Kube:
     from infra.verify import locate_cluster
 
-    return Kube(locate_cluster(ENV))
+    return Kube(locate_cluster(ENV, kubeconfig=KUBECONFIG, context=CONTEXT))
+
+
+@pytest.fixture
+def prerequisite_installed(request: pytest.FixtureRequest) -> Callable[[], None]:
+    """For an addon's own claim (ADD-1..4): fail at once, with the evidence, when the prerequisite check
+    found the addon not installed at all (waiting out the deadline would only repeat that).
+
+    Called first thing in the test body, so the claim is reported as failed, not as a fixture error."""
+    from infra.probes import prerequisites
+
+    def check() -> None:
+        claim = _claim_of(request.node)
+        gate = prerequisites.gate(claim, _PREREQUISITES[0] if _PREREQUISITES else {})
+        if gate is not None and gate.action == "fail":
+            pytest.fail(gate.message, pytrace=False)
+
+    return check
 
 
 @pytest.fixture(scope="session")
@@ -375,13 +436,17 @@ def probe_pod(kube: Kube, token: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def lookup(kube: Kube, probe_pod: str) -> Callable[[str], list[str]]:
-    """Resolve a name from inside the cluster (busybox nslookup in the probe pod) -> its addresses."""
-    from infra.probes.dns import ipv4_only, parse_nslookup
+    """Resolve a name from inside the cluster (busybox nslookup in the probe pod) -> its addresses.
+
+    A failed ``kubectl exec`` (no container runtime, pod gone) raises :class:`infra.probes.dns.ExecFailed`
+    with kubectl's words: reported as the cause at once, never read as "no answer" and retried.
+    """
+    from infra.probes.dns import lookup_answer
 
     def resolve(name: str) -> list[str]:
         fqdn = name if name.endswith(".") else f"{name}."
         result = kube.sh(probe_pod, "default", f"nslookup -type=a {shlex.quote(fqdn)}")
-        return ipv4_only(parse_nslookup(result.stdout + result.stderr))
+        return lookup_answer(result.rc, result.stdout, result.stderr)
 
     return resolve
 

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from infra.probes import http, tls
+from infra.probes import endpoints, http, tls
 from infra.probes.eventually import eventually
 
 NAMESPACE, NAME, SECRET, PORT = "lab-tls", "web", "web-tls", 8080
@@ -28,7 +28,7 @@ def host(kube, outputs) -> str:
 
 @pytest.mark.live
 def test_tls_1_web_app_behind_tls_ingress(kube, host, retry_on):
-    """3 Ready replicas on 8080; the Service reaches them on 8080; the Ingress has spec.tls for the host."""
+    """3 Ready replicas on 8080; EndpointSlices: 3 ready pods on 8080; spec.tls covers the host."""
 
     def probe() -> None:
         deployment = kube.json(kube.apps.read_namespaced_deployment(NAME, NAMESPACE))
@@ -42,13 +42,12 @@ def test_tls_1_web_app_behind_tls_ingress(kube, host, retry_on):
             for p in c["ports"]
         ]
         assert PORT in ports, f"container ports {ports} do not include {PORT}"
-        endpoints = kube.json(kube.core.read_namespaced_endpoints(NAME, NAMESPACE))
-        ready = [
-            (a["ip"], p["port"])
-            for s in endpoints.get("subsets") or []
-            for a in s.get("addresses") or []
-            for p in s["ports"]
-        ]
+        slices = kube.json(
+            kube.discovery.list_namespaced_endpoint_slice(
+                NAMESPACE, label_selector=endpoints.selector(NAME)
+            ).items
+        )
+        ready = endpoints.ready_endpoints(slices)
         assert len({ip for ip, _ in ready}) == 3, (
             f"Service {NAME} has ready endpoints {ready}, expected 3 pods"
         )
