@@ -67,7 +67,7 @@ $(VENV_STAMP): Pipfile.lock
 		$$uv pip install --quiet --python .venv/bin/python --no-deps -e .; \
 	else \
 		echo "Installing Pipfile.lock into .venv with $$pipenv sync --dev: 139 packages (Ansible, Pulumi AWS,"; \
-		echo "  moto, kubectl...), 1.6 GB on disk; about 3 minutes the first time, with no output until it ends"; \
+		echo "  moto, kubectl...), 1.6 GB on disk; 3 to 5 minutes the first time, with no output until it ends"; \
 		$$pipenv sync --dev; \
 	fi
 	@touch $@
