@@ -153,7 +153,8 @@ def kubectl_path() -> Path:
     Raises :class:`ToolMissingError` naming the binary found and ``make deps`` when it is missing, broken or
     of another minor release.
     """
-    found = find("kubectl")
+    which = shutil.which("kubectl", path=search_path())
+    found = Path(which) if which else None
     if found is None:
         raise ToolMissingError(f"kubectl is not installed (looked in {venv_bin()} and on PATH)", KUBECTL_FIX)
     version = kubectl_version(str(found))
