@@ -25,7 +25,7 @@ from typing import Any
 
 from infra.errors import InfraError
 from infra.gitops import inventory, prune
-from infra.gitops.apply import apply_objects, describe_target, dry_runnable, hand_additions
+from infra.gitops.apply import compare_dry_run, describe_target, dry_runnable, hand_additions
 from infra.gitops.desired import render_desired
 from infra.gitops.fields import changed_paths, comparable
 from infra.kube import KubeTarget, ObjectRef, get_objects, public_outputs, resolve_target
@@ -123,9 +123,9 @@ def compare(ref: ObjectRef, live: Mapping[str, Any], after: Mapping[str, Any]) -
     return items
 
 
-def _dry_run(target: KubeTarget, text: str) -> list[dict[str, Any]] | InfraError:
+def _dry_run(target: KubeTarget, objects: list[dict[str, Any]]) -> list[dict[str, Any]] | InfraError:
     try:
-        return apply_objects(target, text, dry_run=True, what="server-side dry run of the manifests")
+        return compare_dry_run(target, objects)
     except InfraError as error:  # decided after the lookup: a missing namespace is drift, not an error
         return error
 
@@ -147,14 +147,14 @@ def drift(
         looked_up = pool.submit(
             get_objects, target, stubs, what="reading the live objects", managed_fields=True
         )
-        dry = pool.submit(_dry_run, target, desired.text)
+        dry = pool.submit(_dry_run, target, list(desired.objects))
         live = looked_up.result()
         after = dry.result()
     if isinstance(after, InfraError):
-        text, skipped = dry_runnable(list(desired.objects), live)
+        placeable, skipped = dry_runnable(list(desired.objects), live)
         if not skipped:
             raise after
-        after = apply_objects(target, text, dry_run=True, what="server-side dry run of the manifests")
+        after = compare_dry_run(target, placeable)
     results = {ObjectRef.of(obj, default_namespace=""): obj for obj in after}
 
     for obj in desired.objects:
