@@ -145,6 +145,93 @@ LABS: tuple[Lab, ...] = (
         ),
     ),
     Lab(
+        "CTL",
+        "Controllers: ReplicaSet, Deployment, DaemonSet, Jobs, config, quotas",
+        "lab-ctl",
+        "manifests/base/ctl",
+        ("ctl",),
+        "tests/live/test_ctl.py",
+        (f"{_PROBES_TESTS}/test_ctl_decisions.py",),
+        (
+            Claim(
+                "CTL-1",
+                "ReplicaSet whoami-web (3 replicas) replaces a deleted pod at once; its pods name it owner",
+                verified="each `whoami-web` pod's controller ownerReference is the live ReplicaSet (uid); "
+                "a deleted pod is replaced within 15 s, the count back at 3",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-2",
+                "Deployment -> ReplicaSet -> Pod; a new template makes a new ReplicaSet, undo returns",
+                verified="ownerReferences `pi-web` -> ReplicaSet -> pods (uids, pod-template-hash); a "
+                "template change rolls to a new ReplicaSet, the old one kept at 0; `kubectl rollout "
+                "undo` scales that same old ReplicaSet back up",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-3",
+                "kubectl scale --replicas=4 deploy/pi-web is undone by the next apply of the manifests (2)",
+                verified="after `kubectl scale --replicas=4`, reconcile's own server-side apply (field "
+                "manager `infra`, conflicts forced) of git's `pi-web` sets 2 replicas; 2 pods remain",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-4",
+                "RollingUpdate (maxUnavailable 0) keeps Service endpoints; Recreate stops old pods first",
+                verified="watching EndpointSlices and pods through a template change: `pi-web` never has "
+                "fewer than 2 ready endpoints and two ReplicaSets' pods coexist; `pi-web-recreate` has "
+                "no new pod while an old one exists",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-5",
+                "DaemonSet pi-proxy: one pod per eligible node; labelling kiamol=ch06 adds one, unlabelling "
+                "removes it",
+                verified="one `pi-proxy` pod on each node labelled `kiamol=ch06` whose taints it tolerates, "
+                "none elsewhere: before, with the label on every such node, after removing it from one; "
+                "every label the probe added is removed",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-6",
+                "a Service's EndpointSlices list every ready ReplicaSet pod, following scale up and down",
+                verified="ready endpoints of `whoami-web` (EndpointSlices, by pod) == its ready pods at 3, "
+                "after scaling to 5 and to 2; back to 3",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-7",
+                "Jobs complete (completions, backoffLimit); activeDeadlineSeconds fails one; CronJob keeps "
+                "its history",
+                verified="`pi-job` Complete with 3 successful pods; `sleepy-job` Failed with reason "
+                "`DeadlineExceeded`; `pi-cron` makes a Job within 90 s, at a time its schedule fires, "
+                "and keeps at most 2 successful / 1 failed",
+            ),
+            Claim(
+                "CTL-8",
+                "a ConfigMap and a Secret reach a pod as env (fixed at start) and files (updated in place)",
+                verified="`config-demo` sees GREETING/MOTTO and /config/greeting, /secret/motto; after a "
+                "ConfigMap change the file shows the new value within 90 s, GREETING keeps the old one, "
+                "no restart; the value is put back",
+            ),
+            Claim(
+                "CTL-9",
+                "a ResourceQuota refuses a pod over it (exceeded quota); a LimitRange fills in defaults",
+                verified="a pod asking 1 CPU more than `ctl-quota` allows is refused with `exceeded quota: "
+                "ctl-quota`; a pod without resources gets `ctl-defaults`' requests and limits",
+                needs_pods=False,
+            ),
+            Claim(
+                "CTL-10",
+                "pods reach other namespaces by default; a NetworkPolicy that denies ingress stops it",
+                verified="`peer` (`lab-ctl-peer`) reaches a `whoami-web` pod in `lab-ctl`; from `lab-ctl`, "
+                "`peer` (behind `deny-ingress`) does not answer, though it answers itself. kind's "
+                "kindnetd enforces NetworkPolicy; on AWS only the VPC CNI's policy agent does, else skipped",
+            ),
+        ),
+        try_it="`kubectl -n lab-ctl get rs,deploy,ds,jobs,cronjobs,endpointslices`",
+    ),
+    Lab(
         "TLS",
         "TLS at the Ingress",
         "lab-tls",

@@ -91,6 +91,7 @@ def test_control_plane_claims():
         "HPA-1",
         "HPA-4",
         *(f"GIT-{n}" for n in range(1, 5)),
+        *(f"CTL-{n}" for n in (1, 2, 3, 4, 5, 6, 9)),
     }
 
 
@@ -223,7 +224,7 @@ def test_unknown_id_points_at_the_catalog():
     with pytest.raises(InfraError, match="unknown claim ID 'XYZ-9'") as caught:
         labs.normalise_ids(["XYZ-9"])
     assert caught.value.hint.startswith("use IDs from docs/labs.md such as STS-3")
-    assert "areas: ADD, ENV, GIT, HPA, NLB, QOS, SQL, STS, TLS" in caught.value.hint
+    assert "areas: ADD, CTL, ENV, GIT, HPA, NLB, QOS, SQL, STS, TLS" in caught.value.hint
 
 
 def test_claims_module_is_the_registry():

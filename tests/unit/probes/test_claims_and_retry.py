@@ -11,6 +11,7 @@ from infra.probes.eventually import ProbeTimeout, eventually
 LABS_IDS = (
     ["ENV-1"]
     + [f"ADD-{n}" for n in range(1, 5)]
+    + [f"CTL-{n}" for n in range(1, 11)]
     + [f"TLS-{n}" for n in range(1, 4)]
     + [f"STS-{n}" for n in range(1, 6)]
     + [f"SQL-{n}" for n in range(1, 6)]
