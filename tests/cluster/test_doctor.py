@@ -2,7 +2,8 @@
 
 Hollow nodes pull no image and run no process, so the problems made here are the ones the scheduler and the
 controllers decide: a pod requesting more cpu than any node (``Insufficient cpu``), an HPA whose
-scaleTargetRef has no apiVersion (``FailedGetScale``), a PVC of a StorageClass that does not exist, a Service
+scaleTargetRef names a group that does not serve its kind (``FailedGetScale``; an HPA with no apiVersion at
+all, the lab's classic mistake, is refused outright by a v1.36 API server: "apiVersion must specify API group"), a PVC of a StorageClass that does not exist, a Service
 selecting nothing. The doctor runs as a user runs it (``.venv/bin/infra doctor`` in a subprocess, its own
 state folder and HOME), once as the admin and once as a user bound only to the built-in ``view`` ClusterRole,
 which grants get/list/watch and nothing else: if the doctor finds the problems as that user, it needs no more.
@@ -47,9 +48,9 @@ PROBLEMS = textwrap.dedent("""\
     ---
     apiVersion: autoscaling/v2
     kind: HorizontalPodAutoscaler
-    metadata: {name: no-api-version}
+    metadata: {name: wrong-group}
     spec:
-      scaleTargetRef: {kind: Deployment, name: hpa-demo}
+      scaleTargetRef: {apiVersion: extensions/v1beta1, kind: Deployment, name: hpa-demo}
       minReplicas: 1
       maxReplicas: 3
       metrics:
@@ -73,7 +74,7 @@ PROBLEMS = textwrap.dedent("""\
 """)
 EXPECTED = {
     ("POD-CAPACITY", "Pod/{ns}/too-big"),
-    ("HPA-TARGET", "HorizontalPodAutoscaler/{ns}/no-api-version"),
+    ("HPA-TARGET", "HorizontalPodAutoscaler/{ns}/wrong-group"),
     ("PVC-PENDING", "PersistentVolumeClaim/{ns}/typo"),
     ("SVC-SELECTOR", "Service/{ns}/nothing"),
 }
@@ -128,7 +129,7 @@ def problems(plane: ControlPlane, namespace: str) -> str:
     )
     wait_for(
         lambda: (
-            condition(plane, namespace, "hpa/no-api-version", "AbleToScale").get("reason") == "FailedGetScale"
+            condition(plane, namespace, "hpa/wrong-group", "AbleToScale").get("reason") == "FailedGetScale"
         ),
         "the HPA controller to report FailedGetScale",
     )
@@ -144,7 +145,7 @@ def test_doctor_names_each_problem_the_control_plane_decided(plane: ControlPlane
     assert "Insufficient cpu" in capacity["evidence"]
     assert "can never schedule" in capacity["meaning"]  # 500 cpu is more than any hollow node
     target = next(f for f in report["findings"] if f["id"] == "HPA-TARGET")
-    assert 'no matches for kind "Deployment" in group ""' in target["evidence"]
+    assert 'no matches for kind "Deployment" in group "extensions"' in target["evidence"]
     assert target["fix"] == "set scaleTargetRef.apiVersion: apps/v1"
     pvc = next(f for f in report["findings"] if f["id"] == "PVC-PENDING")
     assert "StorageClass fast-ssd-typo does not exist" in pvc["meaning"]
