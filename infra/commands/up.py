@@ -58,6 +58,26 @@ def summary(outcome: lab.Outcome, title: str) -> Table:
     return table
 
 
+# Stages after which a cluster exists: when one fails, the doctor reads the cluster for the likely cause.
+CLUSTER_STAGES = frozenset({"addons", "secrets", "apply", "wait", "verify"})
+
+
+def print_likely_causes(console: Console, env: str) -> None:
+    """``infra doctor``'s findings for the environment's cluster, errors first (none when healthy)."""
+    from infra.doctor import likely_causes  # only on failure: the doctor is not needed on a good run
+    from infra.kube import resolve_target
+
+    try:
+        target = resolve_target(env)
+    except InfraError:
+        return
+    causes = likely_causes(target)
+    if causes:
+        console.print(f"[warn]likely causes (infra doctor --env {env}):[/]", markup=True, highlight=False)
+        for line in causes[:10]:
+            console.print(f"  · {line}", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("up")
     def up(
@@ -93,9 +113,13 @@ def register(app: typer.Typer) -> None:
             tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
             try:
                 outcome = lab.up(env, from_stage=stage, report=stage_printer(console), tls=tls)
-            except StageError as failed:  # the stages that ran, then the one line saying what broke
+            except (
+                StageError
+            ) as failed:  # the stages that ran, the cluster's likely causes, then the error line
                 if isinstance(failed.outcome, lab.Outcome) and failed.outcome.events:
                     console.print(summary(failed.outcome, f"infra up --env {env} (stopped)"))
+                if failed.stage in CLUSTER_STAGES:
+                    print_likely_causes(console, env)
                 raise
         console.print(summary(outcome, f"infra up --env {env}"))
         if outcome.outputs is not None:

@@ -44,6 +44,27 @@ def test_a_failing_stage_is_one_error_line_with_the_resume_hint(recorder, hooks)
     assert "▶ secrets" not in result.stdout
 
 
+def test_a_failed_stage_on_a_cluster_prints_the_summary_and_the_doctors_likely_causes(
+    recorder, hooks, monkeypatch
+):
+    import infra.doctor
+
+    asked = []
+
+    def likely_causes(target, namespace=None, **_):
+        asked.append(target.kubeconfig)
+        return ["Pod/lab-tls/web-1 IMAGE-PULL: ErrImagePull — fix: correct the image tag"]
+
+    monkeypatch.setattr(infra.doctor, "likely_causes", likely_causes)
+    recorder.on("ansible-playbook", returncode=2, stdout="fatal: [lab-worker]: UNREACHABLE!")
+    result = invoke("up")
+    assert result.exit_code == 2
+    assert "infra up --env local (stopped)" in result.stdout  # the stage summary, also on failure
+    assert "likely causes (infra doctor --env local):" in result.stdout
+    assert "IMAGE-PULL: ErrImagePull" in result.stdout
+    assert asked and asked[0].name == "kubeconfig"  # the environment's own cluster
+
+
 def test_from_resumes_and_an_unknown_stage_is_a_usage_error(recorder, hooks):
     assert invoke("up").exit_code == 0
     recorder.calls.clear()
