@@ -12,16 +12,18 @@ as ``INFRA_KUBECONFIG``/``INFRA_CONTEXT``, the variables ``pytest tests/live`` r
 
 How it stays fast on a broken cluster: a claim whose prerequisite failed is reported at once as blocked by
 it, with the prerequisite's evidence, instead of waiting out its deadline; independent labs run side by side
-(pytest-xdist, one group per lab), and the GitOps claims, which reconcile every lab, run alone afterwards.
+(one pytest process per lab, each with its own JUnit file, merged into one), and the GitOps claims, which
+reconcile every lab, run alone afterwards. (Not pytest-xdist's ``--dist loadgroup``: with pytest 9.2 it
+silently stops grouping, pytest-dev/pytest-xdist#1386, and one lab's probes must not run side by side.)
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files our own pytest runs wrote
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +52,7 @@ KUBECONFIG_VARIABLE = "INFRA_KUBECONFIG"
 CONTEXT_VARIABLE = "INFRA_CONTEXT"
 PREREQUISITES_VARIABLE = "INFRA_PREREQUISITES"
 GITOPS_AREA = "GIT"  # reconciles every lab: runs alone, after the others
-MAX_WORKERS = 6  # pytest-xdist workers for the labs that run side by side (each a Python process)
+MAX_WORKERS = 6  # pytest processes running side by side (each a Python process with the Kubernetes client)
 CAUSE_LINES = 5  # likely causes printed per namespace of a failed claim
 
 
@@ -69,12 +71,12 @@ def locate_cluster(
     get_environment(env)
     try:
         return resolve_target(env, kubeconfig=kubeconfig or None, context=context or None)
-    except ClusterUnavailableError as error:
+    except ClusterUnavailableError:
         raise ClusterUnavailableError(
-            error.message,
-            f"run `infra up --env {env}`, or name a cluster: `infra verify --kubeconfig FILE "
-            f"[--context NAME]` (`pytest tests/live` by hand: {KUBECONFIG_VARIABLE}=FILE "
-            f"[{CONTEXT_VARIABLE}=NAME])",
+            f"no cluster named for the {env} environment (no .infra/{env}/kubeconfig; the probes never use "
+            "$KUBECONFIG alone)",
+            f"run `infra up --env {env}`, or name one: `infra verify --kubeconfig FILE` "
+            f"(pytest: {KUBECONFIG_VARIABLE}=FILE)",
         ) from None
 
 
@@ -134,13 +136,8 @@ def pytest_argv(
     extra: list[str] | None = None,
     *,
     expression: str | None = None,
-    workers: int = 0,
 ) -> list[str]:
-    """The pytest command of one run: ``-k`` from ``claim_ids`` (or ``expression``), ``-n`` when workers > 1.
-
-    With several workers pytest-xdist hands out tests by ``xdist_group`` (``--dist loadgroup``; the live
-    conftest puts each lab in its own group), so one lab's probes still run one after another.
-    """
+    """The pytest command of one run: ``-k`` from ``claim_ids``, or ``expression`` when given."""
     argv = [
         sys.executable,
         "-m",
@@ -158,45 +155,48 @@ def pytest_argv(
     expression = expression or selection_expression(claim_ids)
     if expression:
         argv += ["-k", expression]
-    if workers > 1:
-        argv += ["-n", str(workers), "--dist", "loadgroup"]
     return [*argv, *(extra or [])]
 
 
 @dataclass(frozen=True)
-class Phase:
-    """One pytest run: which claims (None: every test of the phase), its ``-k`` and its worker count."""
+class Run:
+    """One pytest process: a name (its files are ``verify-<env>-<name>.*``), its ``-k``, and its claims."""
 
     name: str
-    claim_ids: list[str] | None
     expression: str
-    workers: int
+    claim_ids: tuple[str, ...]
 
 
-def plan_phases(
+def plan_runs(
     env: str, claim_ids: list[str], gates: Mapping[str, prerequisites.Gate | None]
-) -> list[Phase]:
-    """The labs side by side, then the GitOps claims alone (they reconcile every lab: STS-3's scale-up
-    would be undone under it). Workers: one per group that will really probe (blocked ones finish at once)."""
+) -> list[list[Run]]:
+    """Stages of pytest runs: the runs of a stage go side by side, the stages one after another.
+
+    Stage 1: one run per group of claims that will really probe (:func:`prerequisites.concurrency_group`:
+    a lab's probes share its objects, so they stay in one process, in order), plus one run for the rest
+    (blocked, not for this environment, tests naming no claim), which finishes at once. Stage 2: the GitOps
+    claims alone: they reconcile every lab, which would undo a scale-up another lab's probe is making.
+    """
     chosen = [BY_ID[c] for c in claim_ids] if claim_ids else list(CLAIMS)
     labs = [c for c in chosen if c.area != GITOPS_AREA]
     gitops = [c for c in chosen if c.area == GITOPS_AREA]
-    phases = []
-    if labs:
-        groups = {
-            prerequisites.concurrency_group(c.id)
-            for c in labs
-            if c.applies_to(env) and gates.get(c.id) is None
-        }
-        workers = min(len(groups), MAX_WORKERS)
-        expression = (
-            selection_expression([c.id for c in labs]) if claim_ids else f"not {_prefix(GITOPS_AREA)}"
-        )
-        phases.append(Phase("labs", [c.id for c in labs], expression or "", workers))
+    groups: dict[str, list[str]] = {}
+    for claim in labs:
+        if claim.applies_to(env) and gates.get(claim.id) is None:
+            groups.setdefault(prerequisites.concurrency_group(claim.id), []).append(claim.id)
+    first = [Run(name.lower(), selection_expression(ids) or "", tuple(ids)) for name, ids in groups.items()]
+    probing = {claim_id for ids in groups.values() for claim_id in ids}
+    rest = [c.id for c in labs if c.id not in probing]
+    if claim_ids and rest:
+        first.append(Run("rest", selection_expression(rest) or "", tuple(rest)))
+    elif not claim_ids:  # everything else, also tests that name no claim (reported, never hidden)
+        running = [_prefix(GITOPS_AREA), *(BY_ID[c].test_prefix for c in sorted(probing, key=ORDER.get))]
+        first.append(Run("rest", " and ".join(f"not {p}" for p in running), tuple(rest)))
+    stages = [first] if first else []
     if gitops:
         expression = selection_expression([c.id for c in gitops]) if claim_ids else _prefix(GITOPS_AREA)
-        phases.append(Phase("gitops", [c.id for c in gitops], expression or "", 0))
-    return phases
+        stages.append([Run("gitops", expression or "", tuple(c.id for c in gitops))])
+    return stages
 
 
 def _prefix(area: str) -> str:
@@ -337,12 +337,8 @@ def parse_junit(path: Path, env: str) -> Report:
     return Report(env, ordered, unclaimed)
 
 
-# pytest-xdist's loadgroup appends "@<group>" to the test ids it reports: not part of the test's name.
-_XDIST_GROUP = re.compile(r"@[A-Za-z0-9_.-]+$")
-
-
 def _case_result(case: ET.Element) -> CaseResult:
-    name = _XDIST_GROUP.sub("", case.get("name", ""))
+    name = case.get("name", "")
     seconds = float(case.get("time") or 0.0)
     outcome, message = PASSED, ""
     for tag, kind in (("error", ERROR), ("failure", FAILED), ("skipped", SKIPPED)):
@@ -479,25 +475,10 @@ def verify(
     shared = prerequisites.dump(results, junit.with_name(f"verify-{env}-prerequisites.json"))
     environment = probe_environment(target, env, shared)
     parts, codes = [], []
-    for phase in plan_phases(env, claim_ids, gates):
-        part = junit.with_name(f"verify-{env}-{phase.name}.xml")
-        part.unlink(missing_ok=True)
-        workers = f", {phase.workers} side by side" if phase.workers > 1 else ""
-        say(f"probing {phase.name} ({', '.join(phase.claim_ids or [])}{workers})")
-        result = proc.run(
-            pytest_argv(env, part, [], include_slow, expression=phase.expression, workers=phase.workers),
-            env=environment,
-            check=False,
-            capture=False,
-            hint="pytest comes with the project's environment (`pipenv sync --dev`)",
-        )
-        if not part.is_file():
-            raise InfraError(
-                f"pytest exited {result.returncode} without writing {part}",
-                f"run `pytest {LIVE_TESTS.relative_to(TESTS_DIR.parent)} -m live` to see why",
-            )
-        parts.append(part)
-        codes.append(result.returncode)
+    for stage in plan_runs(env, claim_ids, gates):
+        for part, code in run_stage(env, stage, junit, include_slow, environment, say):
+            parts.append(part)
+            codes.append(code)
     merge_junit(parts, junit, f"infra-verify-{env}")
     report = parse_junit(junit, env)
     report.prerequisites = list(results.values())
@@ -505,6 +486,51 @@ def verify(
     write_markdown(report, markdown)
     say(f"verified in {time.monotonic() - started:.0f}s")
     return VerifyResult(report, junit, markdown, combined_exit(codes))
+
+
+def run_stage(
+    env: str,
+    stage: Sequence[Run],
+    junit: Path,
+    include_slow: bool,
+    environment: Mapping[str, str],
+    say: Callable[[str], None],
+) -> list[tuple[Path, int]]:
+    """Run the pytest processes of one stage side by side: (JUnit file, exit code) of each, in order.
+
+    A run alone prints to the terminal as it goes; runs side by side write their output to
+    ``verify-<env>-<run>.log`` beside the report (the table at the end says what each found).
+    """
+    alone = len(stage) == 1
+    if not alone:
+        say(f"probing side by side: {', '.join(run.name for run in stage)}")
+
+    def one(run: Run) -> tuple[Path, int]:
+        part = junit.with_name(f"verify-{env}-{run.name}.xml")
+        part.unlink(missing_ok=True)
+        started = time.monotonic()
+        result = proc.run(
+            pytest_argv(env, part, [], include_slow, expression=run.expression),
+            env=environment,
+            check=False,
+            capture=not alone,
+            hint="pytest comes with the project's environment (`pipenv sync --dev`)",
+        )
+        where = ""
+        if not alone:
+            log = part.with_suffix(".log")
+            log.write_text(result.stdout + result.stderr, encoding="utf-8")
+            where = f"; output in {log}"
+        if not part.is_file():
+            raise InfraError(
+                f"pytest exited {result.returncode} without writing {part}{where}",
+                f"run `pytest {LIVE_TESTS.relative_to(TESTS_DIR.parent)} -m live` to see why",
+            )
+        say(f"{run.name}: done in {time.monotonic() - started:.0f}s (pytest exit {result.returncode}{where})")
+        return part, result.returncode
+
+    with ThreadPoolExecutor(max_workers=min(len(stage), MAX_WORKERS)) as pool:
+        return list(pool.map(one, stage))
 
 
 def cause_scopes(report: Report) -> list[str | None]:

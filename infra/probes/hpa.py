@@ -139,6 +139,34 @@ def _replicas(hpa: dict[str, Any]) -> tuple[int, int]:
     return int(status.get("desiredReplicas") or 0), int(status.get("currentReplicas") or 0)
 
 
+HPA_API_VERSION = "autoscaling/v2"
+
+
+def applied_api_version(obj: dict[str, Any], manager: str) -> str | None:
+    """The apiVersion ``manager`` last applied the live object with, from its ``managedFields``.
+
+    Reading an HPA through the autoscaling/v2 API shows it as v2 whatever version its manifest used (the
+    server converts); the field manager's entry keeps the version the manifest was sent as. Server-side
+    apply records ``operation: Apply``; None when the manager never applied the object.
+    """
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            return str(entry.get("apiVersion") or "") or None
+    return None
+
+
+def api_version_issues(manifest_version: str | None, applied_version: str | None, manager: str) -> list[str]:
+    """HPA-1's apiVersion: the rendered manifest's own, and the one the live object was applied with."""
+    issues = []
+    if manifest_version != HPA_API_VERSION:
+        issues.append(f"the rendered HPA manifest is {manifest_version}, expected {HPA_API_VERSION}")
+    if applied_version is None:
+        issues.append(f"field manager {manager} never applied the live HPA (run `infra reconcile`)")
+    elif applied_version != HPA_API_VERSION:
+        issues.append(f"the live HPA was applied as {applied_version}, expected {HPA_API_VERSION}")
+    return issues
+
+
 def spec_issues(hpa: dict[str, Any], deployment: dict[str, Any]) -> list[str]:
     """HPA-1: what is wrong with the lab's HPA and its target, as messages (empty when all is right)."""
     issues: list[str] = []

@@ -8,8 +8,7 @@ no cluster, or when the API server does not answer, every test here is skipped w
 
 Prerequisites (:mod:`infra.probes.prerequisites`): ``infra verify`` checks them once and hands the results
 over in ``INFRA_PREREQUISITES``; run by hand, this conftest checks them itself. A claim whose prerequisite
-failed is skipped as "blocked by ..." or "needs real pods: ..." before any of its fixtures run. Each lab is
-an ``xdist_group``, so ``-n N --dist loadgroup`` runs labs side by side and one lab's probes in order.
+failed is skipped as "blocked by ..." or "needs real pods: ..." before any of its fixtures run.
 
 Tools: the Kubernetes Python client for object state, pytest-testinfra's ``kubectl://`` backend to run
 commands inside pods, kubectl (through :func:`infra.proc.run`) for what only kubectl does (``top``,
@@ -75,10 +74,9 @@ def _claim_of(item: pytest.Item) -> Any:
     return BY_ID.get(claim_id_of(getattr(item, "originalname", item.name)) or "")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the live probes in claim order; skip them all, with the reason, when there is no cluster;
-    skip a claim blocked by a failed prerequisite; group each lab's tests for pytest-xdist."""
+    skip a claim blocked by a failed prerequisite."""
     from infra.probes import prerequisites
 
     live = [item for item in items if item.get_closest_marker("live")]
@@ -101,8 +99,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # JUnit <properties> of each case: which claim, and whether it is slow (read by the report's tests)
         item.user_properties.append(("claim", claim.id if claim else ""))
         item.user_properties.append(("slow", str(item.get_closest_marker("slow") is not None).lower()))
-        if claim is not None:
-            item.add_marker(pytest.mark.xdist_group(prerequisites.concurrency_group(claim.id)))
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
         elif claim is not None and not claim.applies_to(ENV):

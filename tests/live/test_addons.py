@@ -15,8 +15,9 @@ LBC_NAMESPACE, LBC_DEPLOYMENT = "kube-system", "aws-load-balancer-controller"
 
 @pytest.mark.live
 @pytest.mark.parametrize("what", ["apiservice", "top-nodes", "top-pods"])
-def test_add_1_metrics_server_answers(kube, what, retry_on):
+def test_add_1_metrics_server_answers(kube, what, retry_on, prerequisite_installed):
     """The APIService is Available, and `kubectl top` prints numbers for nodes and pods."""
+    prerequisite_installed()
 
     def probe() -> None:
         if what == "apiservice":
@@ -42,11 +43,15 @@ def test_add_1_metrics_server_answers(kube, what, retry_on):
 
 @pytest.mark.live
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_add_2_ingress_controller_answers(kube, curl, ingress_address, ingress_ports, scheme, retry_on):
+def test_add_2_ingress_controller_answers(
+    kube, curl, ingress_ports, scheme, retry_on, prerequisite_installed, request
+):
     """The controller pods are Ready, and the ingress address answers (404 from the default backend).
 
     On the stack's ingress port for the scheme (kind: the host port, e.g. 8080/8443 under rootless Docker).
     """
+    prerequisite_installed()
+    ingress_address = request.getfixturevalue("ingress_address")  # after the check: it names the cause
     target = http.url(scheme, ingress_address, ingress_ports[scheme])
 
     def probe() -> None:
@@ -76,8 +81,9 @@ def _nfs_export(kube, outputs) -> tuple[str, str]:
 
 
 @pytest.mark.live
-def test_add_3_nfs_provisioning(kube, outputs, token, undo, retry_on):
+def test_add_3_nfs_provisioning(kube, outputs, token, undo, retry_on, prerequisite_installed):
     """A PVC of StorageClass nfs-client becomes Bound, and its directory appears on the NFS export."""
+    prerequisite_installed()
     storage_class = kube.json(kube.storage.read_storage_class(NFS_CLASS))
     assert storage_class["provisioner"], f"StorageClass {NFS_CLASS} names no provisioner"
     namespace, claim = "default", f"infra-probe-{token}"
@@ -124,8 +130,9 @@ def test_add_3_nfs_provisioning(kube, outputs, token, undo, retry_on):
 @pytest.mark.live
 @pytest.mark.aws
 @pytest.mark.parametrize("role", ["control-plane", "node"])
-def test_add_4_load_balancer_controller(kube, role, retry_on):
+def test_add_4_load_balancer_controller(kube, role, retry_on, prerequisite_installed):
     """The controller is Available; its IAM policy is attached to the instance role of this node role."""
+    prerequisite_installed()
     from infra.aws import AwsApi
 
     def available() -> None:

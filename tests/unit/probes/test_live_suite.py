@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +15,21 @@ from infra import verify as verifying
 from infra.paths import REPO_ROOT
 from infra.probes.claims import CLAIMS, claim_id_of
 
+_OURS = (
+    "KUBECONFIG",
+    "INFRA_ENV",
+    "INFRA_KUBECONFIG",
+    "INFRA_CONTEXT",
+    "INFRA_PREREQUISITES",
+    "PYTEST_ADDOPTS",
+)
 
-def _pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "INFRA_ENV", "PYTEST_ADDOPTS")}
+
+def _pytest(tmp_path, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _OURS}
     env["INFRA_STATE_DIR"] = str(tmp_path / "state")  # no .infra/<env>/kubeconfig there
+    env["HOME"] = str(tmp_path / "home")  # and no ~/.kube/config of the developer's
+    env.update(variables)
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(verifying.LIVE_TESTS), *args],
         cwd=REPO_ROOT,
@@ -48,8 +60,9 @@ def test_runs_green_with_everything_skipped(run_without_cluster):
     cases = [case for claim in report.claims for case in claim.cases]
     assert cases
     assert {case.outcome for case in cases} == {"skipped"}
-    assert all(case.message.startswith("no live cluster: no cluster configured") for case in cases)
+    assert all(case.message.startswith("no live cluster: no cluster named for the local") for case in cases)
     assert all("infra up --env local" in case.message for case in cases)
+    assert all("INFRA_KUBECONFIG=FILE" in case.message for case in cases)
     assert not report.unclaimed
 
 
@@ -71,3 +84,57 @@ def test_slow_tests_are_only_the_hpa_scale_in(run_without_cluster):
     slow = sorted(name for name, props in properties.items() if props["slow"] == "true")
     assert slow == ["test_hpa_3_scales_in_after_load"]
     assert claim_id_of(slow[0]) == "HPA-3"
+
+
+def _kubeconfig(server: str) -> str:
+    cluster = {"name": "c", "cluster": {"server": server}}
+    context = {"name": "c", "context": {"cluster": "c", "user": "u"}}
+    user = {"name": "u", "user": {"token": "t"}}
+    config = {"apiVersion": "v1", "kind": "Config", "clusters": [cluster], "contexts": [context]}
+    return json.dumps({**config, "current-context": "c", "users": [user]})
+
+
+def _junit_cases(path):
+    return {
+        case.get("name"): case
+        for case in ET.parse(path).getroot().iter("testcase")  # noqa: S314 - the report pytest just wrote
+    }
+
+
+def test_kubeconfig_alone_is_never_probed_nor_the_users_kube_config(tmp_path):
+    """The probes scale and delete: a $KUBECONFIG or ~/.kube/config naming a cluster is not a choice made
+    for the lab. (Their server does not exist; the skip reason shows it was never tried.)"""
+    kubeconfig = tmp_path / "home" / ".kube" / "config"
+    kubeconfig.parent.mkdir(parents=True)
+    kubeconfig.write_text(_kubeconfig("https://127.0.0.1:1"))
+    junit = tmp_path / "junit.xml"
+    done = _pytest(
+        tmp_path, "-m", "live", "-q", "-k", "test_env_1_", f"--junitxml={junit}", KUBECONFIG=str(kubeconfig)
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    (case,) = _junit_cases(junit).values()
+    message = case.find("skipped").get("message")
+    assert "no cluster named for the local environment" in message
+    assert "127.0.0.1:1" not in message
+
+
+def test_a_named_kubeconfig_is_the_one_probed(tmp_path):
+    """INFRA_KUBECONFIG names the cluster (here one that does not answer: the skip says which)."""
+    kubeconfig = tmp_path / "lab.kubeconfig"
+    kubeconfig.write_text(_kubeconfig("https://127.0.0.1:9"))
+    junit = tmp_path / "junit.xml"
+    done = _pytest(
+        tmp_path,
+        "-m",
+        "live",
+        "-q",
+        "-k",
+        "test_env_1_",
+        f"--junitxml={junit}",
+        INFRA_KUBECONFIG=str(kubeconfig),
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    (case,) = _junit_cases(junit).values()
+    message = case.find("skipped").get("message")
+    assert "cannot reach the cluster" in message
+    assert "https://127.0.0.1:9" in message
