@@ -222,7 +222,13 @@ def remove(env: str) -> list[Path]:
     """Delete the generated kubeconfigs, outputs, inventory (and SSH known_hosts) of ``env``; returns them."""
     removed = []
     kind_kubeconfig = env_dir(env) / "kind.kubeconfig"  # written by `kind create cluster --kubeconfig`
-    paths = (kubeconfig_path(env), kind_kubeconfig, outputs_path(env), inventory_path(env), known_hosts_path(env))
+    paths = (
+        kubeconfig_path(env),
+        kind_kubeconfig,
+        outputs_path(env),
+        inventory_path(env),
+        known_hosts_path(env),
+    )
     for path in paths:
         if path.is_file():
             path.unlink()

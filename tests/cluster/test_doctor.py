@@ -2,8 +2,9 @@
 
 Hollow nodes pull no image and run no process, so the problems made here are the ones the scheduler and the
 controllers decide: a pod requesting more cpu than any node (``Insufficient cpu``), an HPA whose
-scaleTargetRef names a group that does not serve its kind (``FailedGetScale``; an HPA with no apiVersion at
-all, the lab's classic mistake, is refused outright by a v1.36 API server: "apiVersion must specify API group"), a PVC of a StorageClass that does not exist, a Service
+scaleTargetRef names a group that does not serve its kind (``FailedGetScale``; an HPA with no apiVersion
+at all, the lab's classic mistake, is refused outright by a v1.36 API server: "apiVersion must specify API
+group"), a PVC of a StorageClass that does not exist, a Service
 selecting nothing. The doctor runs as a user runs it (``.venv/bin/infra doctor`` in a subprocess, its own
 state folder and HOME), once as the admin and once as a user bound only to the built-in ``view`` ClusterRole,
 which grants get/list/watch and nothing else: if the doctor finds the problems as that user, it needs no more.
