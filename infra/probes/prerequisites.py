@@ -249,7 +249,11 @@ def decide_pods(pod: tuple[str, str, str] | None, returncode: int, output: str) 
     text = " ".join(output.split())
     lowered = text.lower()
     if "error from server" in lowered and any(marker in lowered for marker in KUBELET_UNREACHABLE):
-        return Prerequisite(PODS, False, f"the nodes run no containers: {where} failed: {_clip(text)}", True)
+        dial = lowered.rfind("dial tcp")  # the API server's dial to the kubelet: the part that says why
+        why = text[dial:] if dial >= 0 else text
+        return Prerequisite(
+            PODS, False, f"the nodes run no containers: {where}: {_clip(why)} (no kubelet answers)", True
+        )
     return Prerequisite(PODS, None, f"{where} failed, cause unclear: {_clip(text)}")
 
 
