@@ -188,3 +188,20 @@ def no_replicas(docs: DocSet) -> Iterator[Hit]:
                 "every reconcile resets the replica count the autoscaler chose",
                 "remove spec.replicas; the HPA's minReplicas sets the floor",
             )
+
+
+@rule(
+    "HPA-VERSION",
+    Severity.WARNING,
+    "HorizontalPodAutoscalers use autoscaling/v2 (v1 knows only a CPU percentage: no metrics, no behavior)",
+)
+def hpa_api_version(docs: DocSet) -> Iterator[Hit]:
+    for hpa in docs.of_kind("HorizontalPodAutoscaler"):
+        if hpa.api_version == "autoscaling/v1":
+            yield Hit(
+                hpa,
+                "autoscaling/v1 HorizontalPodAutoscaler: only targetCPUUtilizationPercentage, no metrics or "
+                "behavior; the HPA lab (HPA-1) is an autoscaling/v2 HPA",
+                "apiVersion: autoscaling/v2 with spec.metrics: [{type: Resource, resource: {name: cpu, "
+                "target: {type: Utilization, averageUtilization: 50}}}]",
+            )

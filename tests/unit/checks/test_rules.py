@@ -25,6 +25,7 @@ BAD = [
     ("hpa/bad-daemonset.yaml", "HPA-TARGET", "names a DaemonSet, which has no scale subresource"),
     ("hpa/bad-no-cpu-request.yaml", "HPA-REQUEST", "missing request for cpu"),
     ("hpa/bad-replicas.yaml", "HPA-REPLICAS", "spec.replicas is set"),
+    ("hpa/bad-autoscaling-v1.yaml", "HPA-VERSION", "autoscaling/v1 HorizontalPodAutoscaler"),
     ("sts/bad-no-service.yaml", "STS-SERVICE", "serviceName web-hl names no Service"),
     ("sts/bad-not-headless.yaml", "STS-SERVICE", "is not headless"),
     ("svc/bad-selector.yaml", "SVC-SELECTOR", "selector app=wbe matches no pod template"),
