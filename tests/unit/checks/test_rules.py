@@ -25,7 +25,6 @@ BAD = [
     ("hpa/bad-daemonset.yaml", "HPA-TARGET", "names a DaemonSet, which has no scale subresource"),
     ("hpa/bad-no-cpu-request.yaml", "HPA-REQUEST", "missing request for cpu"),
     ("hpa/bad-replicas.yaml", "HPA-REPLICAS", "spec.replicas is set"),
-    ("hpa/bad-autoscaling-v1.yaml", "HPA-VERSION", "autoscaling/v1 HorizontalPodAutoscaler"),
     ("sts/bad-no-service.yaml", "STS-SERVICE", "serviceName web-hl names no Service"),
     ("sts/bad-not-headless.yaml", "STS-SERVICE", "is not headless"),
     ("svc/bad-selector.yaml", "SVC-SELECTOR", "selector app=wbe matches no pod template"),
@@ -137,7 +136,7 @@ def test_good_fixture_is_clean(check, fixture):
 
 
 def test_every_rule_has_a_failing_fixture():
-    covered = {rule for _f, rule, _t in BAD} | {"STS-SERVICE", "API-DEPRECATED", "QOS-CLASS"}
+    covered = {rule for _f, rule, _t in BAD} | {"STS-SERVICE", "API-DEPRECATED", "QOS-CLASS", "HPA-VERSION"}
     covered |= NEW_RULES  # the API server's validation and the set checks: test_upstream_rules.py
     plan_rules = {"RENDER", "ENVCONFIG", "ANSIBLE-SYNTAX"}  # tested in test_plan.py
     assert set(RULES) - plan_rules <= covered
@@ -149,6 +148,13 @@ def test_hpa4_scale_target_ref_without_api_version(check):
     assert finding.subject == "HorizontalPodAutoscaler/lab-hpa/hpa-demo"
     assert 'FailedGetScale: no matches for kind "Deployment" in group ""' in finding.message
     assert finding.hint == "set scaleTargetRef.apiVersion: apps/v1"
+
+
+def test_an_autoscaling_v1_hpa_is_a_warning_naming_the_v2_form(check):
+    findings = [f for f in check("hpa/bad-autoscaling-v1.yaml") if f.severity > Severity.INFO]
+    assert [(f.rule, f.severity) for f in findings] == [("HPA-VERSION", Severity.WARNING)]
+    assert findings[0].message.startswith("autoscaling/v1 HorizontalPodAutoscaler")
+    assert "apiVersion: autoscaling/v2" in findings[0].hint
 
 
 def test_hpa4_target_without_cpu_request(check):
