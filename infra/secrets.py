@@ -3,8 +3,10 @@
 * ``Secret/web-tls`` in ``lab-tls`` (``kubernetes.io/tls``): the TLS lab's certificate (:mod:`infra.certs`).
 * ``Secret/mysql-credentials`` in ``lab-mysql`` (Opaque, key ``root-password``): MySQL's root password,
   random, made once.
+* ``Secret/ctl-secret`` in ``lab-ctl`` (Opaque, key ``motto``): the controller lab's demo value (CTL-8), no
+  credential: it is made here only because no Secret object lives in git.
 
-The manifests declare both with ``infra.lab/supplied-at-runtime``; reconcile creates them when missing.
+The manifests declare them with ``infra.lab/supplied-at-runtime``; reconcile creates them when missing.
 Values are persisted 0600 under ``.infra/<env>/secrets/`` and reused on every later call, so a second call
 returns identical objects: MySQL keeps the password it was initialised with, and the served certificate
 does not change under a running lab.
@@ -27,6 +29,8 @@ from infra.paths import env_dir, write_private
 TLS_NAMESPACE, TLS_SECRET = "lab-tls", "web-tls"
 MYSQL_NAMESPACE, MYSQL_SECRET, MYSQL_PASSWORD_KEY = "lab-mysql", "mysql-credentials", "root-password"
 MYSQL_PASSWORD_FILE = "mysql-root-password"  # noqa: S105 - a file name, not a password
+CTL_NAMESPACE, CTL_SECRET, CTL_KEY = "lab-ctl", "ctl-secret", "motto"
+CTL_MOTTO = "hello from a Secret made at run time"
 
 # token_urlsafe's alphabet: safe inside the single-quoted SQL string the MySQL replicas build from it.
 _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,128}")
@@ -35,7 +39,8 @@ _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,128}")
 def runtime_secrets(
     env: str, ingress_host: str, cert_file: Path | str | None = None, key_file: Path | str | None = None
 ) -> list[dict[str, Any]]:
-    """``[Secret web-tls, Secret mysql-credentials]`` for ``env``, made or reused from ``.infra/<env>/``.
+    """``[Secret web-tls, Secret mysql-credentials, Secret ctl-secret]`` for ``env``, made or reused from
+    ``.infra/<env>/``.
 
     ``cert_file``/``key_file``: the user's own certificate for ``ingress_host`` instead of a self-signed
     one (validated, then stored as the environment's pair).
@@ -43,7 +48,7 @@ def runtime_secrets(
     get_environment(env)
     pair = ensure_certificate(env, ingress_host, cert_file, key_file)
     password = mysql_root_password(env)
-    return [tls_secret(pair), mysql_secret(password)]
+    return [tls_secret(pair), mysql_secret(password), ctl_secret()]
 
 
 def tls_secret(pair: CertPair) -> dict[str, Any]:
@@ -54,6 +59,11 @@ def tls_secret(pair: CertPair) -> dict[str, Any]:
 
 def mysql_secret(password: str) -> dict[str, Any]:
     return _secret(MYSQL_NAMESPACE, MYSQL_SECRET, "Opaque", {MYSQL_PASSWORD_KEY: password.encode()})
+
+
+def ctl_secret() -> dict[str, Any]:
+    """The controller lab's Secret: a fixed demo sentence the probe reads back as env and as a file."""
+    return _secret(CTL_NAMESPACE, CTL_SECRET, "Opaque", {CTL_KEY: CTL_MOTTO.encode()})
 
 
 def password_file(env: str) -> Path:

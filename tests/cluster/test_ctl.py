@@ -1,7 +1,8 @@
 """The controller lab (CTL) on a real control plane: the claims its controllers and scheduler decide.
 
-The lab's objects, rendered for the local environment (ownership labels included), are applied into the
-session's plane the way reconcile applies them (server-side, field manager ``infra``). Then
+The lab's objects, rendered for the local environment (ownership labels included), and its run-time Secret
+are applied into the session's plane the way reconcile applies them (server-side, field manager ``infra``).
+Then
 ``infra verify --only CTL-1,...`` runs as a user runs it, against the plane's kubeconfig, with its own state
 folder and HOME. CTL-1..6 and CTL-9 need only the API server, the controllers and the scheduler; CTL-7, CTL-8
 and CTL-10 need running containers, which hollow nodes do not have: their probes must say so and skip at
@@ -44,6 +45,7 @@ def ctl_lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> di
         pytest.skip("needs kube-controller-manager, kube-scheduler and kubemark in KUBEBUILDER_ASSETS")
     from infra.gitops.desired import dump, render_desired
     from infra.probes import ctl
+    from infra.secrets import ctl_secret
 
     objects = ctl.lab_objects(render_desired("local").objects, NAMESPACES)
     assert len(objects) >= 15, f"the CTL lab rendered {len(objects)} objects"
@@ -52,7 +54,7 @@ def ctl_lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> di
     plane.kubectl(*apply, input=dump(namespaces))
     for namespace in NAMESPACES:  # pods need the namespace's default ServiceAccount
         _wait(lambda n=namespace: plane.exists(f"/api/v1/namespaces/{n}/serviceaccounts/default"), 30)
-    plane.kubectl(*apply, input=dump(objects))
+    plane.kubectl(*apply, input=dump([*objects, ctl_secret()]))  # the run-time Secret, as reconcile makes it
     for deployment in ("pi-web", "pi-web-recreate", "config-demo"):
         plane.kubectl(
             "-n", "lab-ctl", "rollout", "status", f"deployment/{deployment}", "--timeout=90s", timeout=120

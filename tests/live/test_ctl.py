@@ -452,7 +452,7 @@ def test_ctl_8_config_and_secret_reach_the_pod(kube, env, token, undo, needs_rea
     """Env from the ConfigMap and Secret is fixed at start; the mounted ConfigMap file follows an edit."""
     needs_real_pods()
     greeting = from_git(env, "ConfigMap", "ctl-config")["data"]["greeting"]
-    motto = from_git(env, "Secret", "ctl-secret")["stringData"]["motto"]
+    motto = kube.secret_value(NAMESPACE, "ctl-secret", "motto").decode()  # made at run time, not in git
     pod = eventually(
         lambda: _ready_pod(kube, NAMESPACE, "config-demo"), 60, 2, "config-demo", retry_on=retry_on
     )

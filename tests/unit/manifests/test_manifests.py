@@ -47,7 +47,7 @@ CONTRACT = [
     ("HorizontalPodAutoscaler", "lab-hpa", "hpa-demo"),
 ]
 NLB_CONTRACT = [("Deployment", "lab-nlb", "echo"), ("Service", "lab-nlb", "echo")]
-LAB_NAMESPACES = {"lab-tls", "lab-sts", "lab-mysql", "lab-qos", "lab-hpa"}
+LAB_NAMESPACES = {"lab-ctl", "lab-ctl-peer", "lab-tls", "lab-sts", "lab-mysql", "lab-qos", "lab-hpa"}
 INGRESS_HOST = {"local": "127-0-0-1.nip.io", "aws": "*.nip.io"}
 
 
@@ -207,7 +207,7 @@ def test_runtime_secrets_are_declared_where_referenced(rendered: dict[str, Rende
         used |= refs
         declared = {e.strip() for e in annotations(obj).get(SUPPLIED, "").split(",") if e.strip()}
         assert {f"Secret/{name}" for name in refs} <= declared, obj["metadata"]["name"]
-    assert used == {"mysql-credentials", "web-tls"}
+    assert used == {"mysql-credentials", "web-tls", "ctl-secret"}
 
 
 def test_every_yaml_source_passes_yamllint() -> None:

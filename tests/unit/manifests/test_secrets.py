@@ -25,7 +25,7 @@ def by_name(objects: list[dict]) -> dict[str, dict]:
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
 def test_secrets_are_valid_owned_objects_where_the_manifests_expect_them(env: str) -> None:
     secrets = by_name(runtime_secrets(env, HOST))
-    assert set(secrets) == {"web-tls", "mysql-credentials"}
+    assert set(secrets) == {"web-tls", "mysql-credentials", "ctl-secret"}
     tls, mysql = secrets["web-tls"], secrets["mysql-credentials"]
     assert (tls["metadata"]["namespace"], tls["type"]) == ("lab-tls", "kubernetes.io/tls")
     assert (mysql["metadata"]["namespace"], mysql["type"]) == ("lab-mysql", "Opaque")
