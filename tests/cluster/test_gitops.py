@@ -55,8 +55,13 @@ class Lab:
         return bool(self.plane.kubectl("get", *args, "--ignore-not-found", "-o", "name").stdout.strip())
 
 
-def versions(lab: Lab) -> dict[str, str]:
-    """resourceVersion of every object the lab applied (its inventory), by ref key."""
+def versions(lab: Lab) -> dict[str, tuple[Any, ...]]:
+    """Per object the lab applied (its inventory): what a write by the toolkit would change.
+
+    The generation (spec writes) and the ``infra`` field manager's entry (its time moves on any write the
+    apply makes, metadata included). Not resourceVersion: controllers write status all the time (a CronJob's
+    lastScheduleTime every minute) without anything of git's changing.
+    """
     record = lab.get("configmap", "lab-inventory", "-n", "infra-system")
     keys = json.loads(record["data"]["objects.json"])
     stubs = []
@@ -66,15 +71,24 @@ def versions(lab: Lab) -> dict[str, str]:
         meta = {"name": name, **({"namespace": namespace} if namespace else {})}
         stubs.append({"apiVersion": version, "kind": kind, "metadata": meta})
     listing = lab.plane.kubectl(
-        "get", "-f", "-", "-o", "json", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": stubs})
+        "get",
+        "-f",
+        "-",
+        "-o",
+        "json",
+        "--show-managed-fields",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": stubs}),
     )
-    items = json.loads(listing.stdout)["items"]
-    return {
-        f"{i['kind']}/{i['metadata'].get('namespace', '')}/{i['metadata']['name']}": i["metadata"][
-            "resourceVersion"
+    found = {}
+    for item in json.loads(listing.stdout)["items"]:
+        meta = item["metadata"]
+        ours = [
+            (e.get("time"), json.dumps(e.get("fieldsV1"), sort_keys=True))
+            for e in meta.get("managedFields") or []
+            if e.get("manager") == "infra"
         ]
-        for i in items
-    }
+        found[f"{item['kind']}/{meta.get('namespace', '')}/{meta['name']}"] = (meta.get("generation"), *ours)
+    return found
 
 
 @pytest.fixture(scope="module")
