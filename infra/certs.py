@@ -24,8 +24,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.environments import Environment
 from infra.errors import InfraError
-from infra.paths import env_dir, write_private
+from infra.paths import write_private
+from infra.state import EnvState
 
 WILDCARD_HOST = "*.nip.io"
 DEFAULT_VALIDITY_DAYS = 90
@@ -59,9 +61,9 @@ class CertPair:
         return self.certificate.not_valid_after_utc
 
 
-def tls_files(env: str) -> tuple[Path, Path]:
+def tls_files(env: Environment | str) -> tuple[Path, Path]:
     """Where an environment's certificate and key are kept (gitignored, 0600)."""
-    folder = env_dir(env) / "secrets"
+    folder = EnvState.of(env).secrets
     return folder / CERT_FILE, folder / KEY_FILE
 
 
@@ -218,7 +220,7 @@ def load_pair(cert_file: Path | str, key_file: Path | str, host: str) -> CertPai
 
 
 def ensure_certificate(
-    env: str, host: str, cert_file: Path | str | None = None, key_file: Path | str | None = None
+    env: Environment | str, host: str, cert_file: Path | str | None = None, key_file: Path | str | None = None
 ) -> CertPair:
     """The environment's certificate pair: the user's, the stored one, or a new self-signed one.
 

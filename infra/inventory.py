@@ -22,8 +22,10 @@ import yaml
 
 from infra.contract import StackOutputs, parse_outputs
 from infra.envconfig.local import cluster_name_from_context, nfs_container_for
+from infra.environments import Environment
 from infra.errors import ConfigError, InfraError
-from infra.paths import env_dir, write_private
+from infra.paths import write_private
+from infra.state import EnvState
 
 if TYPE_CHECKING:  # boto3 is imported only when an aws inventory is built
     from infra.aws import AwsApi
@@ -33,23 +35,6 @@ DOCKER = {"ansible_connection": "community.docker.docker"}
 CONTROLLER = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
 
 
-def kubeconfig_path(env: str) -> Path:
-    return env_dir(env) / "kubeconfig"
-
-
-def inventory_path(env: str) -> Path:
-    return env_dir(env) / "inventory.yml"
-
-
-def outputs_path(env: str) -> Path:
-    return env_dir(env) / "outputs.json"
-
-
-def known_hosts_path(env: str) -> Path:
-    """SSH host keys of the environment's hosts (the bastion): trusted on first use, removed by ``down``."""
-    return env_dir(env) / "known_hosts"
-
-
 def build(outputs: StackOutputs, *, aws_api: AwsApi | None = None) -> dict[str, Any]:
     """The inventory as data: shared ``lab_*`` vars, the controller, and the hosts Ansible reaches.
 
@@ -57,9 +42,10 @@ def build(outputs: StackOutputs, *, aws_api: AwsApi | None = None) -> dict[str, 
     read from AWS (``aws_api``, default: the stack's region with the user's credentials).
     """
     env = outputs.environment
+    state = EnvState.of(env)
     variables: dict[str, Any] = {
         "lab_environment": env,
-        "lab_kubeconfig": str(kubeconfig_path(env).resolve()),
+        "lab_kubeconfig": str(state.kubeconfig.resolve()),
         "lab_kube_context": outputs.context,
         "lab_nfs_server": outputs.nfs_server,
         "lab_nfs_path": outputs.nfs_path,
@@ -117,7 +103,7 @@ def _aws(outputs: StackOutputs, aws_api: AwsApi | None) -> tuple[dict[str, Any],
         # A fresh bastion's host key is trusted on first use and kept per environment, so a new bastion
         # on a recycled address after `infra down` never meets a stale key in ~/.ssh/known_hosts.
         "ansible_ssh_common_args": "-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="
-        + shlex.quote(str(known_hosts_path("aws").resolve())),
+        + shlex.quote(str(EnvState.of("aws").known_hosts.resolve())),
         "ansible_become": True,
     }
     return variables, bastion
@@ -183,12 +169,12 @@ def write(outputs: StackOutputs, *, aws_api: AwsApi | None = None) -> list[Writt
 
     The inventory is rendered first: on aws it reads AWS, and a failure there must leave no file half-new.
     """
-    env = outputs.environment
+    state = EnvState.of(outputs.environment)
     inventory_text = render(outputs, aws_api=aws_api)
     files = [
-        (kubeconfig_path(env), outputs.kubeconfig, True),
-        (outputs_path(env), json.dumps(outputs.public(), indent=2, sort_keys=True) + "\n", False),
-        (inventory_path(env), inventory_text, False),
+        (state.kubeconfig, outputs.kubeconfig, True),
+        (state.outputs, json.dumps(outputs.public(), indent=2, sort_keys=True) + "\n", False),
+        (state.inventory, inventory_text, False),
     ]
     return [_write_if_changed(path, content, private) for path, content, private in files]
 
@@ -206,9 +192,10 @@ def _write_if_changed(path: Path, content: str, private: bool) -> Written:
     return Written(path, changed=True)
 
 
-def read_saved(env: str) -> StackOutputs | None:
+def read_saved(env: Environment | str) -> StackOutputs | None:
     """The outputs the inventory stage saved (``outputs.json``, ``kubeconfig``); None if either is missing."""
-    outputs, kubeconfig = outputs_path(env), kubeconfig_path(env)
+    state = EnvState.of(env)
+    outputs, kubeconfig = state.outputs, state.kubeconfig
     if not outputs.is_file() or not kubeconfig.is_file():
         return None
     try:
@@ -218,18 +205,10 @@ def read_saved(env: str) -> StackOutputs | None:
         return None  # unreadable or from an older contract: ask the stack
 
 
-def remove(env: str) -> list[Path]:
+def remove(env: Environment | str) -> list[Path]:
     """Delete the generated kubeconfigs, outputs, inventory (and SSH known_hosts) of ``env``; returns them."""
     removed = []
-    kind_kubeconfig = env_dir(env) / "kind.kubeconfig"  # written by `kind create cluster --kubeconfig`
-    paths = (
-        kubeconfig_path(env),
-        kind_kubeconfig,
-        outputs_path(env),
-        inventory_path(env),
-        known_hosts_path(env),
-    )
-    for path in paths:
+    for path in EnvState.of(env).generated:
         if path.is_file():
             path.unlink()
             removed.append(path)

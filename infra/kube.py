@@ -18,9 +18,10 @@ import yaml
 
 from infra import proc
 from infra.contract import StackOutputs
-from infra.environments import get_environment
+from infra.environments import Environment
 from infra.errors import ClusterAuthError, ClusterUnavailableError, ConfigError, InfraError
-from infra.paths import env_dir, write_private
+from infra.paths import write_private
+from infra.state import EnvState
 
 # What kubectl says when there is no API server to talk to (as opposed to an API error).
 UNREACHABLE_MARKERS = (
@@ -155,25 +156,13 @@ def kubeconfig_view(files: Sequence[Path], context: str | None) -> tuple[str, st
     return name, server
 
 
-def env_kubeconfig(env: str) -> Path:
-    """``.infra/<env>/kubeconfig``, written by ``infra up`` from the stack output (0600)."""
-    return env_dir(env) / "kubeconfig"
-
-
-def public_outputs(env: str) -> dict[str, Any]:
+def public_outputs(env: Environment | str) -> dict[str, Any]:
     """``.infra/<env>/outputs.json`` (stack outputs minus the kubeconfig); {} when ``up`` never ran here."""
-    path = env_dir(env) / "outputs.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} is unreadable: {exc}", f"re-run `infra up --env {env}`") from None
-    return data if isinstance(data, dict) else {}
+    return EnvState.of(env).public_outputs()
 
 
 def resolve_target(
-    env: str,
+    env: Environment | str,
     *,
     outputs: StackOutputs | None = None,
     kubeconfig: Path | str | None = None,
@@ -192,17 +181,18 @@ def resolve_target(
     never acts on ``$KUBECONFIG`` alone: a work cluster in either must not receive the lab by accident.
     Nothing usable is a :class:`ClusterUnavailableError` (exit 2).
     """
-    get_environment(env)  # unknown names fail here, before anything runs
+    state = EnvState.of(env)  # unknown names fail here, before anything runs
+    env = state.name
     if kubeconfig is not None:
         path = Path(kubeconfig).expanduser()
         if not path.is_file():
             raise ConfigError(f"kubeconfig {path} does not exist", "pass an existing file to --kubeconfig")
         return KubeTarget(path.resolve(), context, f"--kubeconfig {path}")
-    own = env_kubeconfig(env)
+    own = state.kubeconfig
     if not own.is_file() and outputs is not None and outputs.kubeconfig:
         write_private(own, outputs.kubeconfig)
     if own.is_file():
-        stack_context = outputs.context if outputs is not None else public_outputs(env).get("context")
+        stack_context = outputs.context if outputs is not None else state.public_outputs().get("context")
         notes: tuple[str, ...] = ()
         if os.environ.get("KUBECONFIG"):
             notes = (

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.certs import CertPair, ensure_certificate
-from infra.environments import get_environment
+from infra.environments import Environment
 from infra.errors import InfraError
 from infra.ownership import OWNERSHIP_LABELS
-from infra.paths import env_dir, write_private
+from infra.paths import write_private
+from infra.state import EnvState
 
 TLS_NAMESPACE, TLS_SECRET = "lab-tls", "web-tls"
 MYSQL_NAMESPACE, MYSQL_SECRET, MYSQL_PASSWORD_KEY = "lab-mysql", "mysql-credentials", "root-password"
@@ -37,7 +38,10 @@ _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def runtime_secrets(
-    env: str, ingress_host: str, cert_file: Path | str | None = None, key_file: Path | str | None = None
+    env: Environment | str,
+    ingress_host: str,
+    cert_file: Path | str | None = None,
+    key_file: Path | str | None = None,
 ) -> list[dict[str, Any]]:
     """``[Secret web-tls, Secret mysql-credentials, Secret ctl-secret]`` for ``env``, made or reused from
     ``.infra/<env>/``.
@@ -45,7 +49,7 @@ def runtime_secrets(
     ``cert_file``/``key_file``: the user's own certificate for ``ingress_host`` instead of a self-signed
     one (validated, then stored as the environment's pair).
     """
-    get_environment(env)
+    env = EnvState.of(env).env  # an unknown name fails here, before any file is made
     pair = ensure_certificate(env, ingress_host, cert_file, key_file)
     password = mysql_root_password(env)
     return [tls_secret(pair), mysql_secret(password), ctl_secret()]
@@ -66,11 +70,11 @@ def ctl_secret() -> dict[str, Any]:
     return _secret(CTL_NAMESPACE, CTL_SECRET, "Opaque", {CTL_KEY: CTL_MOTTO.encode()})
 
 
-def password_file(env: str) -> Path:
-    return env_dir(env) / "secrets" / MYSQL_PASSWORD_FILE
+def password_file(env: Environment | str) -> Path:
+    return EnvState.of(env).secrets / MYSQL_PASSWORD_FILE
 
 
-def mysql_root_password(env: str) -> str:
+def mysql_root_password(env: Environment | str) -> str:
     """The stored root password, or a new random one (256 bits) stored 0600. Never empty."""
     path = password_file(env)
     if not path.exists():

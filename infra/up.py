@@ -30,7 +30,8 @@ from infra import pulumi as pulumi_cli
 from infra.contract import StackOutputs
 from infra.environments import Environment, get_environment
 from infra.errors import EXIT_FINDINGS, InfraError, StageError
-from infra.paths import PLAYBOOKS_DIR, env_dir
+from infra.paths import PLAYBOOKS_DIR
+from infra.state import EnvState
 
 STAGES: tuple[str, ...] = ("preflight", "pulumi", "inventory", "addons", "secrets", "apply", "wait", "verify")
 DOWN_STAGES: tuple[str, ...] = ("destroy", "cleanup")
@@ -59,6 +60,10 @@ class Run:
     tls: tuple[Path, Path] | None = None  # the user's certificate and key for the TLS lab, else self-signed
     _outputs: StackOutputs | None = None
 
+    @property
+    def state(self) -> EnvState:
+        return EnvState(self.env)
+
     def say(self, stage: str, detail: str) -> None:
         self.report(StageEvent(stage, "info", detail=detail))
 
@@ -72,7 +77,7 @@ class Run:
         Resuming at ``secrets``, ``apply``, ``wait`` or ``verify`` needs only what the inventory stage wrote,
         so a machine without the Pulumi CLI (or a stack on another machine) can still resume there.
         """
-        self._outputs = inventory.read_saved(self.env.name) or pulumi_cli.outputs(self.env)
+        self._outputs = inventory.read_saved(self.env) or pulumi_cli.outputs(self.env)
         return self._outputs
 
     @property
@@ -123,7 +128,7 @@ def stage_inventory(run: Run) -> str:
         written = inventory.write(run.outputs)
     except OSError as exc:
         raise InfraError(
-            f"cannot write {exc.filename}: {exc.strerror}", f"make {env_dir(run.env.name)} a writable folder"
+            f"cannot write {exc.filename}: {exc.strerror}", f"make {run.state.root} a writable folder"
         ) from exc
     changed = [w.path.name for w in written if w.changed]
     return f"wrote {', '.join(changed)}" if changed else "kubeconfig, outputs and inventory unchanged"
@@ -136,8 +141,8 @@ def ansible_playbook() -> str:
 
 
 def addons_command(run: Run) -> tuple[list[str], dict[str, str]]:
-    inventory_file = run.generated(inventory.inventory_path(run.env.name))
-    kubeconfig = run.generated(inventory.kubeconfig_path(run.env.name))
+    inventory_file = run.generated(run.state.inventory)
+    kubeconfig = run.generated(run.state.kubeconfig)
     argv = [ansible_playbook(), str(PLAYBOOKS_DIR / "site.yml"), "-i", str(inventory_file)]
     environment = {
         "ANSIBLE_CONFIG": str(PLAYBOOKS_DIR / "ansible.cfg"),
@@ -170,7 +175,7 @@ def stage_secrets(run: Run) -> str:
 
 def stage_apply(run: Run) -> str:
     reconcile = _hook("infra.gitops.apply", "reconcile")
-    run.generated(inventory.kubeconfig_path(run.env.name))
+    run.generated(run.state.kubeconfig)
     result = reconcile(run.env.name, run.outputs, wait=False, progress=lambda line: run.say("apply", line))
     return (
         f"{len(result.applied)} objects applied, {len(result.secrets_created)} Secret(s) created, "
@@ -184,7 +189,7 @@ def stage_wait(run: Run) -> str:
     plan = _hook("infra.gitops.rollout", "plan")
     render_desired = _hook("infra.gitops.desired", "render_desired")
     resolve_target = _hook("infra.kube", "resolve_target")
-    run.generated(inventory.kubeconfig_path(run.env.name))
+    run.generated(run.state.kubeconfig)
     target = resolve_target(run.env.name, outputs=run.outputs)
     desired = render_desired(run.env.name, ingress_host=run.outputs.ingress_host)
     waited = wait_all(target, plan(desired.objects), progress=lambda line: run.say("wait", line))
@@ -299,10 +304,6 @@ def up(
 # --- down --------------------------------------------------------------------------------------------------
 
 
-def secrets_dir(env: str) -> Path:
-    return env_dir(env) / "secrets"
-
-
 def stage_destroy(run: Run) -> str:
     if pulumi_cli.destroy(run.env, stream=run.stream):
         return f"stack {run.env.stack_name} destroyed"
@@ -310,8 +311,8 @@ def stage_destroy(run: Run) -> str:
 
 
 def stage_cleanup(run: Run) -> str:
-    removed = [p.name for p in inventory.remove(run.env.name)]
-    secrets = secrets_dir(run.env.name)
+    removed = [p.name for p in inventory.remove(run.env)]
+    secrets = run.state.secrets
     if secrets.is_dir():
         shutil.rmtree(secrets)
         removed.append("secrets/")

@@ -23,6 +23,7 @@ from infra.environments import Environment
 from infra.errors import InfraError
 from infra.planning import EnvPlan
 from infra.render import display_path, render_env
+from infra.state import EnvState
 
 describe("RENDER", Severity.ERROR, "the environment's kustomize entry point renders and holds known kinds")
 describe("ENVCONFIG", Severity.ERROR, "the environment's stack config (infra/envconfig/<env>.py) renders")
@@ -120,12 +121,12 @@ def _plan_config(env: Environment, result: EnvResult) -> None:
     if not isinstance(env_plan, EnvPlan):
         raise TypeError(f"{module_name}.plan() returned {type(env_plan).__name__}, not EnvPlan")
     result.creates = list(env_plan.creates)
-    result.artifacts = write_artifacts(env.name, env_plan.artifacts)
+    result.artifacts = write_artifacts(env, env_plan.artifacts)
 
 
-def write_artifacts(env_name: str, artifacts: dict[str, str]) -> list[Path]:
+def write_artifacts(env: Environment, artifacts: dict[str, str]) -> list[Path]:
     """Write rendered config under ``.infra/<env>/plan/`` (gitignored) for inspection."""
-    folder = paths.env_dir(env_name) / "plan"
+    folder = EnvState.of(env).plan
     written: list[Path] = []
     for name, text in sorted(artifacts.items()):
         if Path(name).name != name or name.startswith("."):

@@ -15,9 +15,9 @@ from infra.commands._common import ENV_NAMES, user_errors
 from infra.console import make_console
 from infra.environments import DEFAULT_ENV
 from infra.errors import EXIT_OK, InfraError, StageError
-from infra.inventory import kubeconfig_path
 from infra.probes.http import url
 from infra.render import display_path
+from infra.state import EnvState
 
 # The stages as choices: typer validates --from and lists them in --help.
 Stage = Enum("Stage", {name: name for name in lab.STAGES}, type=str)
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
             site = url("https", out.ingress_host, out.ingress_https_port)
             console.print(
                 f"[ok]{env} lab is up:[/] {site} — kubeconfig "
-                f"[path]{display_path(kubeconfig_path(env))}[/], context {out.context}",
+                f"[path]{display_path(EnvState.of(env).kubeconfig)}[/], context {out.context}",
                 markup=True,
                 highlight=False,
             )

@@ -15,7 +15,7 @@ import pulumi
 from pulumi_command import local
 
 from infra.envconfig.local import LocalConfig, render_kind_config
-from infra.paths import env_dir
+from infra.state import EnvState
 
 # ``kind create cluster --wait`` returns once the control plane is Ready; the addons need a working API.
 CREATE_WAIT = "180s"
@@ -27,7 +27,7 @@ def kind_kubeconfig() -> Path:
     Without ``--kubeconfig``, kind merges a ``kind-<name>`` context into ``$KUBECONFIG`` or
     ``~/.kube/config`` and switches the user's current context to it.
     """
-    return env_dir("local") / "kind.kubeconfig"
+    return EnvState.of("local").kind_kubeconfig
 
 
 @dataclass

@@ -18,6 +18,7 @@ from infra.aws import AwsApi
 from infra.contract import parse_outputs
 from infra.errors import ConfigError, InfraError
 from infra.paths import REPO_ROOT
+from infra.state import EnvState
 
 FIXTURE = REPO_ROOT / "tests" / "unit" / "playbooks" / "fixtures" / "aws.yml"
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
@@ -163,7 +164,7 @@ def test_aws_errors_are_infra_errors(aws_stack: Any, monkeypatch) -> None:
 
 def test_down_removes_the_known_hosts_file(aws_stack: Any, tmp_path: Path) -> None:
     inventory.write(parse_outputs(aws_stack.outputs))
-    known_hosts = inventory.known_hosts_path("aws")
+    known_hosts = EnvState.of("aws").known_hosts
     known_hosts.write_text("203.0.113.9 ssh-ed25519 AAAA...\n")  # what ssh records on the first connection
     removed = {p.name for p in inventory.remove("aws")}
     assert removed == {"kubeconfig", "outputs.json", "inventory.yml", "known_hosts"}
