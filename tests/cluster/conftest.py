@@ -13,6 +13,7 @@ directory only.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -27,6 +28,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from plane import HOW_TO_GET_BINARIES, ControlPlane, PlaneError, assets_from_env
+from realnode import HOW_TO_GET_PACKAGES, RealNode, missing_prerequisites
 
 HERE = Path(__file__).parent
 
@@ -118,3 +120,31 @@ def namespace(plane: ControlPlane) -> Iterator[str]:
         yield name
     finally:
         plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.fixture(scope="session")
+def real_node(plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[RealNode]:
+    """One real kubelet node (``realnode-0``, see realnode.py) in the session's plane, for pods that run.
+
+    Without root or the node packages its tests skip with what is missing; with ``CI`` set they fail
+    instead (CI installs the packages: a real-pod test that skips there is a broken tier).
+    """
+    missing = missing_prerequisites(plane.assets)
+    if missing:
+        message = f"no real node: missing {', '.join(missing)}; {HOW_TO_GET_PACKAGES}"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    node = RealNode(plane)
+    try:
+        node.start()
+    except PlaneError as error:
+        pytest.fail(f"the real node did not start: {error} (run directory kept: {node.dir})", pytrace=False)
+    _say(request.config, f"real node {node.name} Ready in {node.ready_seconds:.1f} s ({node.timings})")
+    failed_before = request.session.testsfailed
+    try:
+        yield node
+    finally:
+        traces = node.close(keep=request.session.testsfailed > failed_before)
+        if traces:
+            pytest.fail(f"the real node left traces on this host: {'; '.join(traces)}", pytrace=False)
