@@ -21,7 +21,7 @@ VENV_STAMP := .venv/.synced
 # Parallel jobs for `make test` and `make lint`; each job's output is printed whole when it ends.
 JOBS ?= 3
 
-.PHONY: help deps tools test-deps up down plan verify drift reconcile test unit lint test-cluster
+.PHONY: help deps tools test-deps test-cluster-deps up down plan verify drift reconcile test unit lint test-cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,14 @@ test-deps: ## Optional (root, apt): NFS-Ganesha + libnfs client for the nfs_serv
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		nfs-ganesha nfs-ganesha-vfs libnfs-utils procps >/dev/null
+
+# As root on Debian/Ubuntu: what the cluster tier's real node needs (tests/cluster/realnode.py): containerd and
+# runc, the CNI plugins, iptables and conntrack for kube-proxy, socat for the API relay, busybox-static for
+# the images. Without them the real-pod tests skip with what is missing (and fail when CI is set).
+test-cluster-deps: ## Optional (root, apt): containerd, runc, CNI plugins, ... for the cluster tier's real node
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		containerd runc iptables containernetworking-plugins conntrack socat busybox-static iproute2 >/dev/null
 
 up: deps ## Stand up the lab (ENV=local|aws), addons, workloads, then verify
 	$(BIN)/infra up --env $(ENV)
