@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from infra.console import waiting
 from infra.kube import KubeTarget, ObjectRef, kubectl, last_lines
 
 IMAGE_PULL_SECONDS = 180  # a first pull of a lab image on an ordinary connection
@@ -102,13 +103,25 @@ def wait_one(target: KubeTarget, rollout: Rollout) -> Waited:
 
 
 def wait_all(target: KubeTarget, rollouts: Sequence[Rollout], *, progress: Progress) -> list[Waited]:
-    """Wait for every rollout at once; each line says what is awaited and its deadline, then how it ended."""
+    """Wait for every rollout at once; each line says what is awaited and its deadline, then how it ended.
+
+    Meanwhile a live line per pending rollout shows elapsed / deadline on a terminal; in a log, a "still
+    waiting" line every 30 s (:func:`infra.console.waiting`).
+    """
     for r in rollouts:
         pods = f"{r.pods_in_sequence} pods one at a time, " if r.pods_in_sequence > 1 else ""
         progress(f"waiting for {r.ref} ({pods}deadline {r.budget}s)")
     results: list[Waited] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(rollouts)))) as pool:
-        for waited in pool.map(lambda r: wait_one(target, r), rollouts):
+    with waiting(progress) as board, ThreadPoolExecutor(max_workers=max(1, min(8, len(rollouts)))) as pool:
+
+        def watched(rollout: Rollout) -> Waited:
+            wait = board.add(str(rollout.ref), rollout.budget)
+            try:
+                return wait_one(target, rollout)
+            finally:
+                wait.finish()
+
+        for waited in pool.map(watched, rollouts):
             state = "rolled out" if waited.ok else f"not ready: {waited.detail}"
             progress(f"{waited.rollout.ref}: {state} after {waited.seconds:.0f}s of {waited.rollout.budget}s")
             results.append(waited)
