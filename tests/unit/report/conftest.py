@@ -1,9 +1,9 @@
 """Fixtures of the report tests: a recorded run (series, JUnit report), and doctor and drift reports.
 
-``fixtures/recorded-run.jsonl`` holds the series of one ``infra verify --env aws --slow`` run, modelled poll by
-poll on the controllers (``fixtures/recorded_run.py`` says how and writes it again); ``fixtures/verify-aws.xml``
-is the JUnit report of the same run: most claims pass, ADD-3 fails (the NFS export times out) and STS-5 is
-blocked by it.
+``fixtures/recorded-run.jsonl`` holds the series of one ``infra verify --env aws --slow`` run, modelled poll
+by poll on the controllers (``fixtures/recorded_run.py`` says how, and writes it again);
+``fixtures/verify-aws.xml`` is the JUnit report of the same run: most claims pass, ADD-3 fails (the NFS
+export times out) and STS-5 is blocked by it.
 """
 
 from __future__ import annotations
@@ -75,6 +75,14 @@ def drift() -> DriftReport:
         96,
         [
             ObjectDrift(deployment, CHANGED, ("spec.replicas",), ("spec.replicas: 4 -> 2",)),
-            ObjectDrift(deployment, ADDED, ("metadata.labels.debug",), note="the next reconcile removes them"),
+            ObjectDrift(
+                deployment, ADDED, ("metadata.labels.debug",), note="the next reconcile removes them"
+            ),
         ],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: renders a page in headless Chromium; skipped with the reason where it is missing"
     )
