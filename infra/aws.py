@@ -151,33 +151,6 @@ class AwsApi:
             )
         return available
 
-    def bastion_address(self, cluster_name: str) -> str:
-        """Public IP of the running bastion of ``cluster_name`` (tags ``lab/cluster`` and ``Name``).
-
-        The output contract carries the bastion's private IP (``nfs_server``); Ansible on the user's machine
-        reaches the bastion through this public one.
-        """
-        short = cluster_name.split(".")[0][:20]
-        answer = self.client("ec2").describe_instances(
-            Filters=[
-                {"Name": "tag:lab/cluster", "Values": [cluster_name]},
-                {"Name": "tag:Name", "Values": [f"{short}-bastion"]},
-                {"Name": "instance-state-name", "Values": ["running"]},
-            ]
-        )
-        addresses = [
-            i["PublicIpAddress"]
-            for r in answer["Reservations"]
-            for i in r["Instances"]
-            if i.get("PublicIpAddress")
-        ]
-        if len(addresses) != 1:
-            raise InfraError(
-                f"expected one running bastion of {cluster_name} in {self.region}, found {len(addresses)}",
-                "run `infra up --env aws` (or `pulumi up -C stacks/aws -s aws`) first",
-            )
-        return addresses[0]
-
     # --- load balancers ---------------------------------------------------------------------------------
     def load_balancers(self) -> list[LoadBalancer]:
         pages = self.client("elbv2").get_paginator("describe_load_balancers").paginate()

@@ -1,10 +1,13 @@
 """AWS lab: an EC2 bastion and a kOps cluster with the AWS Load Balancer Controller (``pulumi up -s aws``).
 
 Only wiring: config is read once (``aws_lab.config``), each concern is a component, and the outputs are
-exactly the contract both environments share (``infra.contract.OUTPUT_KEYS``).
+the contract both environments share (``infra.contract.OUTPUT_KEYS``) plus the aws extras the inventory needs
+(``infra.contract.EXTRA_KEYS["aws"]``): nothing downstream asks AWS again.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -88,5 +91,13 @@ outputs = {
     "nfs_server": bastion.private_ip,
     "nfs_path": cfg.nfs_path,
     "nodes": cluster.nodes,
+    # aws extras: the inventory is built from these alone
+    "aws_region": cfg.region,
+    "vpc_cidr": str(cfg.vpc_cidr),
+    "bastion_address": bastion.public_ip,  # Ansible on the user's machine SSHes here (lab:sshCidr)
+    "ssh_user": cfg.bastion_user,
+    "ssh_private_key_file": str(Path(cfg.ssh_private_key_file).expanduser()),
+    "ingress_target_groups": ingress.target_group_arns,
+    "ingress_proxy_protocol": ingress.proxy_protocol,
 }
 export_outputs(outputs)

@@ -1,4 +1,7 @@
-"""The local lab stack: wires the kind cluster and the NFS server together and exports the output contract."""
+"""The local lab stack: wires the kind cluster and the NFS server together and exports the output contract.
+
+Beyond the core keys it exports its host lists (``docker_hosts``), so the inventory needs nothing else.
+"""
 
 from __future__ import annotations
 
@@ -37,5 +40,7 @@ outputs = {
     "nfs_server": nfs.address,
     "nfs_path": cfg.nfs_path,
     "nodes": cluster.nodes,
+    # local extras: the containers Ansible reaches with `docker exec`, by inventory group
+    "docker_hosts": {"kind_nodes": list(cluster.nodes), "nfs_server": [cfg.nfs_container]},
 }
 export_outputs(outputs)

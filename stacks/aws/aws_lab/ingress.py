@@ -5,10 +5,11 @@ listener ports are stack outputs before any addon runs (``ingress_address``, ``i
 ``ingress_http_port``, ``ingress_https_port``) and (b) ``pulumi destroy`` deletes it; an NLB left behind by a
 controller would keep its network interfaces in the subnets and block their deletion. The ingress
 controller's pods join the ``ip`` target groups through TargetGroupBindings
-(``playbooks/roles/ingress_nginx``, ARNs found by name by ``infra/inventory.py``).
+(``playbooks/roles/ingress_nginx``), whose ARNs are the stack output ``ingress_target_groups``.
 
-Proxy protocol is off on the target groups: the inventory reads the attribute back and ingress-nginx's
-``use-proxy-protocol`` follows it, so the two sides cannot disagree (nginx's "broken header").
+Proxy protocol is off on the target groups: the stack exports the groups' own attribute
+(``ingress_proxy_protocol``) and ingress-nginx's ``use-proxy-protocol`` follows it through the inventory, so
+the two sides cannot disagree (nginx's "broken header").
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pulumi_aws as aws
 from infra.envconfig.aws import INGRESS_PORTS, AwsConfig
 
 PORTS = INGRESS_PORTS
-# The NLB forwards plain TCP; ingress-nginx reads this setting back through the inventory.
+# The NLB forwards plain TCP; ingress-nginx reads this setting back through the stack outputs.
 PROXY_PROTOCOL = False
 
 
@@ -33,7 +34,7 @@ class IngressArgs:
 
 
 def target_group_name(cfg: AwsConfig, port_name: str) -> str:
-    """Deterministic, so the inventory finds the groups without extra stack outputs (32 chars max)."""
+    """Deterministic and at most 32 characters (AWS's limit): a second ``pulumi up`` finds the same group."""
     return cfg.ingress_target_group_name(port_name)
 
 
@@ -94,6 +95,10 @@ class Ingress(pulumi.ComponentResource):
             )
             self.target_groups[port_name] = group
             self.ports[port_name] = listener.port
+        self.target_group_arns = {k: group.arn for k, group in self.target_groups.items()}
+        self.proxy_protocol = pulumi.Output.all(
+            *(group.proxy_protocol_v2 for group in self.target_groups.values())
+        ).apply(_one_setting)
         first_zone = next(iter(args.subnet_ids))
         self.dns_name = self.load_balancer.dns_name
         # nip.io host of the first zone's fixed address: resolvable before any addon exists (TLS-1..3).
@@ -103,6 +108,15 @@ class Ingress(pulumi.ComponentResource):
                 "dns_name": self.dns_name,
                 "host": self.host,
                 "ports": self.ports,
-                "target_groups": {k: v.arn for k, v in self.target_groups.items()},
+                "target_groups": self.target_group_arns,
+                "proxy_protocol": self.proxy_protocol,
             }
         )
+
+
+def _one_setting(values: list[bool | None]) -> bool:
+    """The groups' shared proxy protocol v2 setting; groups that disagree would break one of the ports."""
+    settings = {bool(v) for v in values}
+    if len(settings) != 1:
+        raise pulumi.RunError(f"the ingress target groups disagree on proxy protocol v2: {values}")
+    return settings.pop()

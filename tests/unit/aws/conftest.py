@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pulumi
 import pytest
 import yaml
@@ -247,14 +246,15 @@ def program_run(base_config: dict[str, str]) -> ProgramRun:
     return run
 
 
-# --- a recorded AWS lab in moto (what `pulumi up` leaves behind, as the inventory reads it) ---------------
+# --- a recorded AWS lab (what `pulumi up` leaves behind, as its outputs say) -------------------------------
 
 LAB_REGION = "eu-west-1"  # not the region of test_aws_api.py's own resources: both share one moto server
+ACCOUNT_ARN = "arn:aws:elasticloadbalancing:eu-west-1:000000000000"
 
 
 @dataclass(frozen=True)
 class AwsLab:
-    """The stack's AWS resources as moto holds them, and the stack outputs that point at them."""
+    """A stack file for the lab's region and the stack outputs such a stack exports (core and aws extras)."""
 
     region: str
     stack_file: Path
@@ -265,63 +265,14 @@ class AwsLab:
     outputs: dict[str, Any]  # `pulumi stack output --json --show-secrets` of such a stack
 
 
-def _client(endpoint: str, service: str, region: str) -> Any:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-    return session.client(service, region_name=region, endpoint_url=endpoint)
-
-
 @pytest.fixture(scope="session")
-def aws_lab(moto_endpoint: str, ssh_key_files: tuple[Path, Path], tmp_path_factory) -> AwsLab:
-    """Bastion (tagged as stacks/aws tags it), ingress NLB, its ``ip`` target groups, and a stack file.
+def aws_lab(ssh_key_files: tuple[Path, Path], tmp_path_factory) -> AwsLab:
+    """The outputs of an aws stack in ``LAB_REGION`` and a stack file naming that region and the test key.
 
-    Made once per session with plain boto3 in ``LAB_REGION``; the stack file names that region and the test
-    key pair, so ``infra.envconfig.aws.load_config`` reads it like the committed one.
+    ``infra.envconfig.aws.load_config`` reads the stack file like the committed one (preflight checks its
+    region's zones); the inventory reads nothing but the outputs.
     """
     region = LAB_REGION
-    ec2 = _client(moto_endpoint, "ec2", region)
-    elbv2 = _client(moto_endpoint, "elbv2", region)
-    vpc = ec2.create_vpc(CidrBlock="172.30.0.0/16")["Vpc"]["VpcId"]
-    subnets = {
-        zone: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
-        for zone, cidr in ((f"{region}a", "172.30.32.0/19"), (f"{region}b", "172.30.64.0/19"))
-    }
-    for subnet in subnets.values():  # as stacks/aws/aws_lab/network.py makes them: public addresses
-        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
-    image = ec2.register_image(Name="ubuntu-lab", RootDeviceName="/dev/sda1")["ImageId"]
-    (instance,) = ec2.run_instances(
-        ImageId=image,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.small",
-        SubnetId=subnets[f"{region}a"],
-        TagSpecifications=[
-            {
-                "ResourceType": "instance",
-                "Tags": [
-                    {"Key": "lab/cluster", "Value": "lab.k8s.local"},
-                    {"Key": "Name", "Value": "lab-bastion"},
-                ],
-            }
-        ],
-    )["Instances"]
-    described = ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][
-        0
-    ]
-    nlb = elbv2.create_load_balancer(
-        Name="lab-ingress", Subnets=list(subnets.values()), Type="network", Scheme="internet-facing"
-    )["LoadBalancers"][0]
-    groups = {}
-    for port_name, port in (("http", 80), ("https", 443)):
-        group = elbv2.create_target_group(
-            Name=f"lab-ingress-{port_name}", Protocol="TCP", Port=port, VpcId=vpc, TargetType="ip"
-        )["TargetGroups"][0]
-        elbv2.create_listener(
-            LoadBalancerArn=nlb["LoadBalancerArn"],
-            Protocol="TCP",
-            Port=port,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
-        )
-        groups[port_name] = group["TargetGroupArn"]
     private, public = ssh_key_files
     stack_file = tmp_path_factory.mktemp("stack") / "Pulumi.aws.yaml"
     stack_file.write_text(
@@ -340,24 +291,35 @@ def aws_lab(moto_endpoint: str, ssh_key_files: tuple[Path, Path], tmp_path_facto
             }
         )
     )
+    groups = {
+        "http": f"{ACCOUNT_ARN}:targetgroup/lab-ingress-http/0123456789abcdef",
+        "https": f"{ACCOUNT_ARN}:targetgroup/lab-ingress-https/fedcba9876543210",
+    }
     outputs = {
         "environment": "aws",
         "kubeconfig": FAKE_KUBECONFIG,
         "context": "lab.k8s.local",
-        "ingress_address": nlb["DNSName"],
+        "ingress_address": "lab-ingress-0123456789abcdef.elb.eu-west-1.amazonaws.com",
         "ingress_host": "203-0-113-25.nip.io",
         "ingress_http_port": 80,
         "ingress_https_port": 443,
-        "nfs_server": described["PrivateIpAddress"],
+        "nfs_server": "172.30.32.10",
         "nfs_path": "/exports/k8s",
         "nodes": ["i-0a1b", "i-0b2c", "i-0c3d"],
+        "aws_region": region,
+        "vpc_cidr": "172.30.0.0/16",
+        "bastion_address": "198.51.100.20",
+        "ssh_user": "ubuntu",
+        "ssh_private_key_file": str(private),
+        "ingress_target_groups": groups,
+        "ingress_proxy_protocol": False,
     }
     return AwsLab(
         region=region,
         stack_file=stack_file,
         private_key=private,
-        bastion_public_ip=described["PublicIpAddress"],
-        bastion_private_ip=described["PrivateIpAddress"],
+        bastion_public_ip="198.51.100.20",
+        bastion_private_ip="172.30.32.10",
         target_groups=groups,
         outputs=outputs,
     )
@@ -367,8 +329,8 @@ def aws_lab(moto_endpoint: str, ssh_key_files: tuple[Path, Path], tmp_path_facto
 def aws_stack(aws_lab: AwsLab, moto_endpoint: str, aws_credentials: None, monkeypatch, tmp_path) -> AwsLab:
     """The recorded lab as the environment sees it: its stack file, boto3 pointed at moto, state in tmp.
 
-    ``AWS_ENDPOINT_URL`` sends every boto3 client the code under test makes to the moto server, so the real
-    code path (``AwsApi(region)`` without an endpoint) is what runs.
+    ``AWS_ENDPOINT_URL`` sends every boto3 client the code under test makes (preflight's credentials and
+    zones) to the moto server, so the real code path (``AwsApi(region)`` without an endpoint) is what runs.
     """
     from infra.envconfig import aws as envconfig
 

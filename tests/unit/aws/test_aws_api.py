@@ -177,31 +177,3 @@ def test_compare_targets(targets, expected, missing, unexpected, draining) -> No
     assert (diff.missing, diff.unexpected, diff.draining) == (missing, unexpected, draining)
     assert diff.matches == (not missing and not unexpected)
     assert ("exactly the pod IPs" in diff.describe()) == diff.matches
-
-
-def test_bastion_address(api: AwsApi, moto_endpoint: str) -> None:
-    ec2 = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
-        "ec2", region_name=REGION, endpoint_url=moto_endpoint
-    )
-    with pytest.raises(InfraError, match=r"expected one running bastion of lab\.k8s\.local"):
-        api.bastion_address("lab.k8s.local")
-    image = ec2.register_image(Name="ubuntu-test", RootDeviceName="/dev/sda1")["ImageId"]
-    ec2.run_instances(
-        ImageId=image,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.small",
-        TagSpecifications=[
-            {
-                "ResourceType": "instance",
-                "Tags": [
-                    {"Key": "lab/cluster", "Value": "lab.k8s.local"},
-                    {"Key": "Name", "Value": "lab-bastion"},
-                ],
-            }
-        ],
-    )
-    address = api.bastion_address("lab.k8s.local")
-    assert address.count(".") == 3
-    with pytest.raises(InfraError, match="found 0"):
-        api.bastion_address("other.k8s.local")

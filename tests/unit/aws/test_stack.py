@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.contract import OUTPUT_KEYS, parse_outputs
+from infra.contract import keys_of, parse_outputs
 
 T_VPC = "aws:ec2/vpc:Vpc"
 T_SUBNET = "aws:ec2/subnet:Subnet"
@@ -222,7 +222,7 @@ def test_destroy_deletes_the_cluster_before_what_it_lives_in(program_run: Any) -
 
 def test_outputs_are_exactly_the_contract(program_run: Any) -> None:
     outputs = program_run.outputs
-    assert tuple(outputs) == OUTPUT_KEYS
+    assert tuple(outputs) == keys_of("aws")
     parsed = parse_outputs(outputs)
     assert parsed.environment == "aws"
     assert yaml.safe_load(parsed.kubeconfig)["current-context"] == "lab.k8s.local"
@@ -238,6 +238,26 @@ def test_outputs_are_exactly_the_contract(program_run: Any) -> None:
     assert parsed.nfs_server == "172.30.32.10"
     assert parsed.nfs_path == "/exports/k8s"
     assert parsed.nodes == ["i-0a1b", "i-0b2c", "i-0c3d"]
+
+
+def test_the_aws_extras_are_what_the_inventory_needs(program_run: Any, ssh_key_files: Any) -> None:
+    """Bastion, SSH login, region, VPC and the ingress target groups: exported, so no one asks AWS later."""
+    parsed = parse_outputs(program_run.outputs)
+    assert parsed.exported("bastion_address") == "198.51.100.20"  # the instance's public IP
+    assert parsed.exported("bastion_address") != parsed.nfs_server  # the private one is for the kubelets
+    assert parsed.exported("ssh_user") == "ubuntu"
+    assert parsed.exported("ssh_private_key_file") == str(ssh_key_files[0])
+    assert parsed.exported("aws_region") == "us-east-1"
+    assert parsed.exported("vpc_cidr") == "172.30.0.0/16"
+    groups = {r.name: r for r in program_run.mocks.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert parsed.exported("ingress_target_groups") == {
+        "http": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ingress-http",
+        "https": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ingress-https",
+    }
+    assert set(groups) == {"ingress-http", "ingress-https"}
+    # the groups' own attribute, so ingress-nginx's use-proxy-protocol cannot disagree with the NLB
+    assert {g.inputs["proxyProtocolV2"] for g in groups.values()} == {False}
+    assert parsed.exported("ingress_proxy_protocol") is False
 
 
 def test_kubeconfig_command_output_is_secret(program_run: Any) -> None:

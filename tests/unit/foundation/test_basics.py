@@ -57,6 +57,10 @@ RAW_OUTPUTS = {
     "nfs_server": "172.18.0.10",
     "nfs_path": "/exports",
     "nodes": ["lab-control-plane", "lab-worker", "lab-worker2"],
+    "docker_hosts": {
+        "kind_nodes": ["lab-control-plane", "lab-worker", "lab-worker2"],
+        "nfs_server": ["lab-nfs"],
+    },
 }
 
 
@@ -64,7 +68,33 @@ def test_outputs_parse_and_hide_the_kubeconfig():
     outputs = contract.parse_outputs(RAW_OUTPUTS)
     assert outputs.nodes[0] == "lab-control-plane"
     assert "kubeconfig" not in outputs.public()
-    assert set(outputs.public()) == set(contract.OUTPUT_KEYS) - {"kubeconfig"}
+    assert set(outputs.public()) == set(contract.keys_of("local")) - {"kubeconfig"}
+    assert outputs.public()["docker_hosts"]["nfs_server"] == ["lab-nfs"]  # the extras are saved too
+
+
+def test_both_stacks_share_the_core_keys_and_differ_only_in_extras():
+    assert contract.keys_of("local")[: len(contract.OUTPUT_KEYS)] == contract.OUTPUT_KEYS
+    assert contract.keys_of("aws")[: len(contract.OUTPUT_KEYS)] == contract.OUTPUT_KEYS
+    assert not set(contract.EXTRA_KEYS["local"]) & set(contract.OUTPUT_KEYS)
+    assert not set(contract.EXTRA_KEYS["aws"]) & set(contract.OUTPUT_KEYS)
+
+
+def test_outputs_missing_an_extra_name_it():
+    raw = {k: v for k, v in RAW_OUTPUTS.items() if k != "docker_hosts"}
+    with pytest.raises(InfraError, match="local stack outputs are missing docker_hosts") as caught:
+        contract.parse_outputs(raw)
+    assert "--from pulumi" in caught.value.hint
+
+
+def test_an_extra_of_the_wrong_shape_is_refused():
+    raw = {**RAW_OUTPUTS, "docker_hosts": {"kind_nodes": "lab-worker"}}  # a string, not a list
+    with pytest.raises(InfraError, match="'docker_hosts' is"):
+        contract.parse_outputs(raw)
+
+
+def test_asking_for_another_environments_extra_is_a_key_error():
+    with pytest.raises(KeyError, match="no 'bastion_address'"):
+        contract.parse_outputs(RAW_OUTPUTS).exported("bastion_address")
 
 
 def test_outputs_missing_a_key_name_it():

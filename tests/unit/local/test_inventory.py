@@ -73,8 +73,10 @@ def test_a_wider_kubeconfig_is_made_private_again(outputs, isolated_state):
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
 
 
-def test_the_nfs_server_host_follows_the_cluster_name(recorded_outputs):
-    renamed = parse_outputs({**recorded_outputs, "context": "kind-demo", "nodes": ["demo-control-plane"]})
+def test_the_docker_hosts_are_the_stacks_host_lists(recorded_outputs):
+    """The stack names its containers (stacks/local exports docker_hosts); the inventory derives none."""
+    hosts = {"kind_nodes": ["demo-control-plane"], "nfs_server": ["demo-nfs"]}
+    renamed = parse_outputs({**recorded_outputs, "context": "kind-demo", "docker_hosts": hosts})
     children = inventory.build(renamed)["all"]["children"]
     assert list(children["nfs_server"]["hosts"]) == ["demo-nfs"]
     assert list(children["kind_nodes"]["hosts"]) == ["demo-control-plane"]

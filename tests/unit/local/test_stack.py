@@ -8,7 +8,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra.contract import OUTPUT_KEYS, parse_outputs
+from infra.contract import keys_of, parse_outputs
 from infra.envconfig.local import NFS_SERVER_IMAGE, LocalConfig, render_kind_config
 from infra.paths import STACKS_DIR
 
@@ -91,7 +91,7 @@ def test_the_nfs_container_runs_on_the_kind_network_and_prints_its_ip(default_ru
 
 
 def test_exports_are_exactly_the_output_contract(default_run):
-    assert list(default_run.exports) == list(OUTPUT_KEYS)
+    assert list(default_run.exports) == list(keys_of("local"))
     outputs = parse_outputs(default_run.exports)
     assert outputs.environment == "local"
     assert outputs.context == "kind-lab"
@@ -100,6 +100,10 @@ def test_exports_are_exactly_the_output_contract(default_run):
     assert (outputs.nfs_server, outputs.nfs_path) == ("172.18.0.5", "/exports/k8s")  # stdout, stripped
     assert outputs.nodes == ["lab-control-plane", "lab-worker", "lab-worker2"]
     assert outputs.kubeconfig.startswith("apiVersion: v1")
+    assert outputs.exported("docker_hosts") == {  # the containers Ansible reaches with `docker exec`
+        "kind_nodes": ["lab-control-plane", "lab-worker", "lab-worker2"],
+        "nfs_server": ["lab-nfs"],
+    }
 
 
 def test_only_the_kubeconfig_is_secret(default_run):
@@ -118,6 +122,7 @@ def test_stack_config_drives_the_resources(stack_runner):
     assert "--name demo-nfs" in commands["nfs-container"]["create"]
     assert run.exports["context"] == "kind-demo"
     assert run.exports["nodes"] == ["demo-control-plane", "demo-worker", "demo-worker2", "demo-worker3"]
+    assert run.exports["docker_hosts"]["nfs_server"] == ["demo-nfs"]
 
 
 def test_other_host_ports_are_what_the_stack_exports(stack_runner):

@@ -88,6 +88,12 @@ def test_local_fixture_is_what_infra_generates(ansible: Any, tmp_path: Any, monk
         nfs_server=lab["lab_nfs_server"],
         nfs_path=lab["lab_nfs_path"],
         nodes=list(fixture["all"]["children"]["kind_nodes"]["hosts"]),
+        extras={
+            "docker_hosts": {
+                group: list(fixture["all"]["children"][group]["hosts"])
+                for group in ("kind_nodes", "nfs_server")
+            }
+        },
     )
     built = inventory.build(outputs)
     built["all"]["vars"]["lab_kubeconfig"] = lab["lab_kubeconfig"]  # an absolute path under the state dir

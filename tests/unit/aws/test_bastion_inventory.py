@@ -1,4 +1,4 @@
-"""The aws inventory: built from the stack outputs plus what AWS (a real moto server) says about the lab."""
+"""The aws inventory: the bastion and the addons' variables, from the stack outputs alone (no AWS call)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 
 from infra import inventory
-from infra.aws import AwsApi
 from infra.contract import parse_outputs
 from infra.errors import ConfigError, InfraError
 from infra.paths import REPO_ROOT
@@ -47,7 +45,7 @@ def test_the_bastion_host_key_is_trusted_on_first_use_per_environment(
     assert f"UserKnownHostsFile={tmp_path / 'state' / 'aws' / 'known_hosts'}" in args
 
 
-def test_aws_variables_come_from_the_stack_config_and_aws(built: dict[str, Any], aws_stack: Any) -> None:
+def test_aws_variables_come_from_the_stack_outputs(built: dict[str, Any], aws_stack: Any) -> None:
     lab = built["vars"]
     assert lab["lab_environment"] == "aws"
     assert lab["lab_aws_region"] == aws_stack.region
@@ -96,70 +94,58 @@ def test_ansible_resolves_the_written_inventory(aws_stack: Any, tmp_path: Path) 
     assert hostvars["localhost"]["lab_aws_region"] == aws_stack.region
 
 
-def test_proxy_protocol_is_read_back_from_the_target_groups(aws_stack: Any, moto_endpoint: str) -> None:
-    elbv2 = boto3.session.Session().client("elbv2", region_name=aws_stack.region, endpoint_url=moto_endpoint)
-    outputs = parse_outputs(aws_stack.outputs)
-    on = [{"Key": "proxy_protocol_v2.enabled", "Value": "true"}]
-    off = [{"Key": "proxy_protocol_v2.enabled", "Value": "false"}]
-    try:
-        elbv2.modify_target_group_attributes(TargetGroupArn=aws_stack.target_groups["http"], Attributes=on)
-        with pytest.raises(InfraError, match="disagree on proxy protocol"):
-            inventory.build(outputs)
-        elbv2.modify_target_group_attributes(TargetGroupArn=aws_stack.target_groups["https"], Attributes=on)
-        assert inventory.build(outputs)["all"]["vars"]["lab_ingress_proxy_protocol"] is True
-    finally:
-        for arn in aws_stack.target_groups.values():
-            elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=off)
+def test_proxy_protocol_follows_the_stack_output(aws_stack: Any) -> None:
+    on = parse_outputs({**aws_stack.outputs, "ingress_proxy_protocol": True})
+    assert inventory.build(on)["all"]["vars"]["lab_ingress_proxy_protocol"] is True
 
 
-def test_an_nlb_without_the_stack_target_groups_is_a_clear_error(aws_stack: Any, moto_endpoint: str) -> None:
-    session = boto3.session.Session()
-    ec2 = session.client("ec2", region_name=aws_stack.region, endpoint_url=moto_endpoint)
-    elbv2 = session.client("elbv2", region_name=aws_stack.region, endpoint_url=moto_endpoint)
-    lab_subnets = [{"Name": "cidr-block", "Values": ["172.30.32.0/19", "172.30.64.0/19"]}]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=lab_subnets)["Subnets"]]
-    bare = elbv2.create_load_balancer(Name="bare-nlb", Subnets=subnets[:2], Type="network")
-    bare = bare["LoadBalancers"][0]
-    try:
-        outputs = parse_outputs({**aws_stack.outputs, "ingress_address": bare["DNSName"]})
-        with pytest.raises(InfraError, match=r"has no ip target group lab-ingress-http on port 80") as caught:
-            inventory.build(outputs)
-        assert "--from pulumi" in caught.value.hint
-    finally:
-        elbv2.delete_load_balancer(LoadBalancerArn=bare["LoadBalancerArn"])
+def test_an_outdated_stack_without_the_aws_extras_is_a_clear_error(aws_stack: Any) -> None:
+    """A stack brought up before the extras existed: the fix is to bring it up to date, not a KeyError."""
+    old = {
+        k: v for k, v in aws_stack.outputs.items() if k not in ("bastion_address", "ingress_target_groups")
+    }
+    with pytest.raises(InfraError, match="missing bastion_address, ingress_target_groups") as caught:
+        parse_outputs(old)
+    assert "--from pulumi" in caught.value.hint
 
 
-def test_a_missing_bastion_is_a_clear_error(aws_stack: Any, tmp_path: Path, monkeypatch) -> None:
-    """Another cluster name (no bastion tagged for it) stands for a stack that is not up."""
-    from infra.envconfig import aws as envconfig
+def test_target_groups_must_name_both_ingress_ports(aws_stack: Any) -> None:
+    half = {**aws_stack.outputs, "ingress_target_groups": {"http": aws_stack.target_groups["http"]}}
+    with pytest.raises(InfraError, match=r"'ingress_target_groups' is .*not the ip target group ARN"):
+        parse_outputs(half)
 
-    other = tmp_path / "Pulumi.aws.yaml"
-    document = yaml.safe_load(aws_stack.stack_file.read_text())
-    document["config"]["lab:clusterName"] = "other.k8s.local"
-    other.write_text(yaml.safe_dump(document))
-    monkeypatch.setattr(envconfig, "STACK_FILE", other)
-    with pytest.raises(InfraError, match=r"expected one running bastion of other\.k8s\.local"):
-        inventory.write(parse_outputs(aws_stack.outputs))
+
+def test_a_missing_private_key_is_a_config_error(aws_stack: Any, tmp_path: Path) -> None:
+    outputs = parse_outputs({**aws_stack.outputs, "ssh_private_key_file": str(tmp_path / "nowhere")})
+    with pytest.raises(ConfigError, match=r"lab:sshPrivateKeyFile .*nowhere does not exist"):
+        inventory.write(outputs)
     assert not (tmp_path / "state" / "aws").exists()  # nothing half-written
 
 
-def test_a_missing_private_key_is_a_config_error(aws_stack: Any, tmp_path: Path, monkeypatch) -> None:
-    from infra.envconfig import aws as envconfig
-
-    other = tmp_path / "Pulumi.aws.yaml"
-    document = yaml.safe_load(aws_stack.stack_file.read_text())
-    document["config"]["lab:sshPrivateKeyFile"] = str(tmp_path / "nowhere")
-    other.write_text(yaml.safe_dump(document))
-    monkeypatch.setattr(envconfig, "STACK_FILE", other)
-    with pytest.raises(ConfigError, match=r"lab:sshPrivateKeyFile .*nowhere does not exist"):
-        inventory.build(parse_outputs(aws_stack.outputs))
-
-
-def test_aws_errors_are_infra_errors(aws_stack: Any, monkeypatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
-    api = AwsApi(aws_stack.region)
-    with pytest.raises(InfraError, match=f"cannot read the AWS lab in {aws_stack.region}"):
-        inventory.build(parse_outputs(aws_stack.outputs), aws_api=api)
+def test_the_inventory_asks_no_one(aws_stack: Any, tmp_path: Path) -> None:
+    """Built with neither boto3 nor the stack config loaded: a pure function of the outputs."""
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(aws_stack.outputs))
+    script = (
+        "import json, sys\n"
+        "from infra import inventory\n"
+        "from infra.contract import parse_outputs\n"
+        f"built = inventory.build(parse_outputs(json.loads(open({str(outputs)!r}).read())))\n"
+        "assert built['all']['vars']['lab_aws_region'] == 'eu-west-1'\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')"
+        " or m in ('infra.aws', 'infra.envconfig.aws', 'infra.envconfig.local'))\n"
+        "print(json.dumps(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "INFRA_STATE_DIR": str(tmp_path / "state")},
+        cwd=REPO_ROOT,
+    )
+    assert json.loads(done.stdout) == []
 
 
 def test_down_removes_the_known_hosts_file(aws_stack: Any, tmp_path: Path) -> None:
