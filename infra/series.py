@@ -12,7 +12,7 @@ variable (``pytest tests/live`` by hand, unit tests) :func:`record` does nothing
 
 Naming: ``series`` is ``"<chart>/<line>"`` (``"replicas/current"``) or just ``"<chart>"``; the lines of one
 chart share its axes, so related values are compared at a glance. What the labs record (values are numbers
-unless said otherwise):
+unless said otherwise; :func:`record_hpa` records the first three from one polled HPA object):
 
 * HPA-3 ``replicas/current``: ``status.currentReplicas``; bound ``spec.maxReplicas``.
 * HPA-3 ``replicas/desired``: ``status.desiredReplicas``; expected ``ceil(current x utilization / target)``
@@ -132,6 +132,38 @@ def record(
         _append(path, (line + "\n").encode())
     except OSError:
         return
+
+
+def hpa_points(hpa: Mapping[str, Any]) -> list[tuple[str, float, dict[str, Any]]]:
+    """The HPA-3 series of one polled HPA object: (series, value, expected/bound/unit) for :func:`record`.
+
+    ``desired`` is expected to equal the controller's formula on the same object's numbers
+    (:func:`infra.probes.hpa.expected_replicas`); no CPU point while the metric is ``<unknown>``.
+    """
+    from infra.probes import hpa as formula  # the probes' own arithmetic; loaded only by the probes
+
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    maximum, minimum = int(spec.get("maxReplicas") or 0), int(spec.get("minReplicas") or 1)
+    current, desired = int(status.get("currentReplicas") or 0), int(status.get("desiredReplicas") or 0)
+    utilization, target = formula.cpu_utilization(dict(hpa)), formula.cpu_target(dict(hpa))
+    points: list[tuple[str, float, dict[str, Any]]] = [("replicas/current", current, {"bound": maximum})]
+    if utilization is None or not target:
+        return [*points, ("replicas/desired", desired, {})]
+    expected = formula.expected_replicas(current, utilization, target, minimum, maximum)
+    return [
+        *points,
+        ("replicas/desired", desired, {"expected": expected}),
+        ("cpu/utilization", utilization, {"expected": target, "unit": "% of request"}),
+    ]
+
+
+def record_hpa(claim_id: str, hpa: Mapping[str, Any], *, at: float | None = None) -> None:
+    """Record one polled HPA object (:func:`hpa_points`); nothing when recording is off."""
+    if series_file() is None:
+        return
+    when = time.time() if at is None else at
+    for name, value, extra in hpa_points(hpa):
+        record(claim_id, name, value, at=when, **extra)
 
 
 def _append(path: Path, data: bytes) -> None:

@@ -126,3 +126,46 @@ def test_chart_names_split_at_the_first_slash() -> None:
 def test_write_and_load_round_trip(tmp_path: Path) -> None:
     points = {"NLB-3": {"requests": [Point(5.0, {"a": 1.0}, expected=1.0, bound=1.0, unit="answers")]}}
     assert load(series.write(points, tmp_path / "out.jsonl")) == points
+
+
+def _hpa(current: int, desired: int, utilization: int | None) -> dict:
+    metric = {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": utilization}}}
+    return {
+        "spec": {
+            "minReplicas": 1,
+            "maxReplicas": 10,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+                }
+            ],
+        },
+        "status": {
+            "currentReplicas": current,
+            "desiredReplicas": desired,
+            "currentMetrics": [metric] if utilization is not None else [],
+        },
+    }
+
+
+def test_a_polled_hpa_gives_replicas_against_the_formula_and_cpu_against_the_target(
+    series_file: Path,
+) -> None:
+    series.record_hpa("HPA-3", _hpa(1, 5, 248), at=10.0)  # ceil(1 x 248 / 50) = 5
+    series.record_hpa("HPA-3", _hpa(9, 9, 53), at=25.0)  # within the 10 % tolerance: stays 9
+    series.record_hpa("HPA-3", _hpa(1, 1, None), at=0.0)  # metric <unknown>: no CPU point, no formula
+
+    found = load(series_file)["HPA-3"]
+    assert found["replicas/current"] == [Point(0.0, 1.0, bound=10.0), Point(10.0, 1.0, bound=10.0),
+                                         Point(25.0, 9.0, bound=10.0)]  # fmt: skip
+    assert found["replicas/desired"] == [Point(0.0, 1.0), Point(10.0, 5.0, 5.0), Point(25.0, 9.0, 9.0)]
+    assert found["cpu/utilization"] == [
+        Point(10.0, 248.0, 50.0, unit="% of request"),
+        Point(25.0, 53.0, 50.0, unit="% of request"),
+    ]
+
+
+def test_recording_an_hpa_is_free_when_recording_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SERIES_VARIABLE, raising=False)
+    series.record_hpa("HPA-3", {"not": "an hpa"})  # not even parsed
