@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra import proc
+from infra import series as recorded
 from infra.environments import get_environment
 from infra.errors import ClusterUnavailableError, InfraError
 from infra.kube import KubeTarget, ensure_reachable, resolve_target
@@ -36,6 +37,7 @@ from infra.paths import TESTS_DIR, reports_dir
 from infra.probes import prerequisites
 from infra.probes.claims import BY_ID, CLAIMS, ORDER, claim_id_of, normalise_ids
 from infra.probes.prerequisites import Prerequisite
+from infra.report import preload, write_report
 from infra.reports import append_step_summary
 
 LIVE_TESTS = TESTS_DIR / "live"
@@ -404,9 +406,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def write_markdown(report: Report, path: Path) -> Path:
-    """Write the summary, and append it to ``$GITHUB_STEP_SUMMARY`` when running in GitHub Actions."""
-    text = render_markdown(report)
+def write_markdown(report: Report, path: Path, extra: str = "") -> Path:
+    """Write the summary (and ``extra``: the charts' Markdown), and append it to ``$GITHUB_STEP_SUMMARY``."""
+    text = render_markdown(report) + (f"\n{extra.strip()}\n" if extra.strip() else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     append_step_summary(text)
@@ -422,6 +424,7 @@ class VerifyResult:
     junit: Path
     markdown: Path
     pytest_exit: int
+    html: Path | None = None  # the page with the evidence and its charts (.infra/reports/verify-<env>.html)
 
     @property
     def incomplete(self) -> str | None:
@@ -473,7 +476,10 @@ def verify(
     junit.parent.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
     shared = prerequisites.dump(results, junit.with_name(f"verify-{env}-prerequisites.json"))
-    environment = probe_environment(target, env, shared)
+    series_file = junit.with_name(f"verify-{env}-series.jsonl")  # what the probes saw while they polled
+    series_file.unlink(missing_ok=True)
+    environment = {**probe_environment(target, env, shared), recorded.SERIES_VARIABLE: str(series_file)}
+    preload()  # the charting library loads in the background while the probes run
     parts, codes = [], []
     for stage in plan_runs(env, claim_ids, gates):
         for part, code in run_stage(env, stage, junit, include_slow, environment, say):
@@ -483,9 +489,11 @@ def verify(
     report = parse_junit(junit, env)
     report.prerequisites = list(results.values())
     report.causes = likely_causes(target, report)
-    write_markdown(report, markdown)
+    page = write_report(report, recorded.load(series_file), junit.parent)
+    write_markdown(report, markdown, page.markdown)
+    say(f"report: {page.html} (written in {page.seconds:.2f}s)")
     say(f"verified in {time.monotonic() - started:.0f}s")
-    return VerifyResult(report, junit, markdown, combined_exit(codes))
+    return VerifyResult(report, junit, markdown, combined_exit(codes), page.html)
 
 
 def run_stage(

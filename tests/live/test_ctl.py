@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from infra import series as recorded
 from infra.probes import ctl
 from infra.probes.eventually import eventually
 
@@ -399,12 +400,23 @@ def test_ctl_6_endpoints_follow_scaling(kube, env, discovery, undo, retry_on):
         eventually(lambda: _ready_count(kube, _selector(name), 3), 60, 1, "3 ready pods", retry_on=retry_on)
 
     undo(restore, f"ReplicaSet {name} back to 3 replicas")
+
+    def endpoints_follow(replicas: int) -> None:
+        slices = _slices(discovery, kube, name)
+        ready = sorted(
+            str((e.get("targetRef") or {}).get("name"))
+            for s in slices
+            for e in s.get("endpoints") or []
+            if (e.get("conditions") or {}).get("ready")
+        )
+        recorded.record("CTL-6", "endpoints", ready)
+        recorded.record("CTL-6", "ready endpoints", float(len(ready)), expected=float(replicas))
+        ctl.check_endpoints_follow(name, slices, kube.pods(NAMESPACE, _selector(name)), replicas)
+
     for replicas in (3, 5, 2):
         _scale_replicaset(kube, name, replicas)
         eventually(
-            lambda n=replicas: ctl.check_endpoints_follow(
-                name, _slices(discovery, kube, name), kube.pods(NAMESPACE, _selector(name)), n
-            ),
+            lambda n=replicas: endpoints_follow(n),
             60,
             1,
             f"endpoints of {name} at {replicas} replicas",

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from infra import series as recorded
 from infra.probes import hpa as hpa_probe
 from infra.probes.eventually import eventually
 
@@ -99,6 +100,7 @@ def load(kube, token, undo):
 def _scaled_out(kube, before: int, samples: list[dict]) -> dict:
     """Poll once: the HPA's first scale-up decision follows the formula, never above max; ready rose."""
     samples.append(_hpa(kube))
+    recorded.record_hpa("HPA-3", samples[-1])  # replicas, CPU vs target and the formula's prediction
     ready = kube.apps.read_namespaced_deployment(NAME, NAMESPACE).status.ready_replicas or 0
     return hpa_probe.check_scale_out(samples, before, ready)
 

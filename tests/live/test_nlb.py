@@ -6,6 +6,7 @@ import urllib.request
 
 import pytest
 
+from infra import series as recorded
 from infra.probes import nlb, spread
 from infra.probes.eventually import eventually
 
@@ -100,6 +101,8 @@ def test_nlb_3_requests_spread_across_pods(kube, hostname, retry_on):
         for _ in range(REQUESTS):
             with urllib.request.urlopen(url, timeout=10) as answer:
                 bodies.append(answer.read().decode(errors="replace"))
-        spread.check_spread(spread.count_by_hostname(bodies), pods, REQUESTS)
+        counts = spread.count_by_hostname(bodies)
+        recorded.record("NLB-3", "requests", counts, expected=REQUESTS / max(1, len(pods)))
+        spread.check_spread(counts, pods, REQUESTS)
 
     eventually(spread_ok, 300, 15, f"{REQUESTS} requests reach every pod", retry_on=(*retry_on, OSError))

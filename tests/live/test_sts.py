@@ -6,6 +6,7 @@ import shlex
 
 import pytest
 
+from infra import series as recorded
 from infra.probes import dns
 from infra.probes import sts as sts_probe
 from infra.probes.eventually import eventually
@@ -86,13 +87,24 @@ def test_sts_3_scaling_is_ordered(kube, restore_statefulset):
     def lifecycle(seen):
         return sts_probe.lifecycle(seen, NAME)
 
-    up = kube.watch_pods(
-        NAMESPACE, SELECTOR, scale_to(4), lambda seen: ("ready", 3) in lifecycle(seen), SCALE_TIMEOUT
-    )
+    alive = {f"{NAME}-{n}" for n in range(start)}
+
+    def watched(step: tuple[str, int], target: int):
+        """The watch's stop condition, recording the pod set after each event for the report's timeline."""
+
+        def done(seen) -> bool:
+            last = seen[-1] if seen else None
+            if last is not None:
+                (alive.discard if last.event == "DELETED" else alive.add)(last.pod)
+                recorded.record("STS-3", "pods", sorted(alive))
+                recorded.record("STS-3", "replicas", float(len(alive)), expected=float(target))
+            return step in lifecycle(seen)
+
+        return done
+
+    up = kube.watch_pods(NAMESPACE, SELECTOR, scale_to(4), watched(("ready", 3), 4), SCALE_TIMEOUT)
     sts_probe.check_scale_up(lifecycle(up), start, 4)
-    down = kube.watch_pods(
-        NAMESPACE, SELECTOR, scale_to(2), lambda seen: ("gone", 2) in lifecycle(seen), SCALE_TIMEOUT
-    )
+    down = kube.watch_pods(NAMESPACE, SELECTOR, scale_to(2), watched(("gone", 2), 2), SCALE_TIMEOUT)
     sts_probe.check_scale_down(lifecycle(down), 4, 2)
 
 

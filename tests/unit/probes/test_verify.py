@@ -300,11 +300,16 @@ def test_cli_reports_failures_with_exit_1(fake_run, isolated_state):
             "INFRA_PREREQUISITES": str(
                 isolated_state / "state" / "reports" / "verify-local-prerequisites.json"
             ),
+            # the probes record what they see while they poll; the report draws it
+            "INFRA_SERIES_FILE": str(isolated_state / "state" / "reports" / "verify-local-series.jsonl"),
         }
         assert call["capture"] is True  # side by side: each run's output goes to its own log
     assert "STS-1" in result.output
     assert "claims FAILED" in result.output
     assert (isolated_state / "state" / "reports" / "verify-local.md").is_file()
+    page = (isolated_state / "state" / "reports" / "verify-local.html").read_text()
+    assert "STS-1" in page
+    assert "SQL-3" in page
     assert (isolated_state / "state" / "reports" / "verify-local-sts.log").is_file()
     merged = verifying.parse_junit(isolated_state / "state" / "reports" / "verify-local.xml", "local")
     assert [c.claim for c in merged.claims] == ["STS-1", "SQL-3"]
