@@ -10,27 +10,26 @@ server-side apply of the same manifests.
 
 ``down``: destroy the stack, then remove the generated files of the environment.
 
-Stages that drive other parts of the toolkit (preflight, secrets, reconcile, verify) import them when they
-run, through :func:`_hook`, so ``infra --help`` stays fast and tests can replace them in one place.
+The stages call the rest of the toolkit through :class:`Drivers`: the functions they use, gathered in one
+object, which a test replaces by passing its own (``up(env, drivers=...)``, or ``DRIVERS`` for a test that
+goes through the CLI). :meth:`Drivers.real` imports the real ones by name when a run starts, not when this
+module is imported: ``infra --help`` builds every command and must not load cryptography and pydantic.
 """
 
 from __future__ import annotations
 
-import importlib
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import inventory, proc
+from infra import inventory
 from infra import pulumi as pulumi_cli
 from infra.contract import StackOutputs
 from infra.environments import Environment, get_environment
 from infra.errors import EXIT_FINDINGS, InfraError, StageError
-from infra.paths import PLAYBOOKS_DIR
 from infra.state import EnvState
 
 STAGES: tuple[str, ...] = ("preflight", "pulumi", "inventory", "addons", "secrets", "apply", "wait", "verify")
@@ -51,6 +50,52 @@ Reporter = Callable[[StageEvent], None]
 
 
 @dataclass
+class Drivers:
+    """Everything the stages call beyond this module's own drivers (Pulumi, the inventory files).
+
+    A plain object of functions: :meth:`real` gives the toolkit's own; a test builds one with fakes, or
+    changes an attribute of the one it installed.
+    """
+
+    preflight: Callable[..., list[str]]
+    addons: Callable[..., Any]
+    runtime_secrets: Callable[..., list[dict[str, Any]]]
+    reconcile: Callable[..., Any]
+    resolve_target: Callable[..., Any]
+    render_desired: Callable[..., Any]
+    rollout_plan: Callable[..., Any]
+    wait_all: Callable[..., Any]
+    verify: Callable[..., Any]
+
+    @classmethod
+    def real(cls) -> Drivers:
+        """The real functions, imported now (a run is starting), each from the module that owns it."""
+        from infra import ansible, kube, preflight, secrets, verify
+        from infra.gitops import apply, desired, rollout
+
+        return cls(
+            preflight=preflight.check,
+            addons=ansible.run_site,
+            runtime_secrets=secrets.runtime_secrets,
+            reconcile=apply.reconcile,
+            resolve_target=kube.resolve_target,
+            render_desired=desired.render_desired,
+            rollout_plan=rollout.plan,
+            wait_all=rollout.wait_all,
+            verify=verify.verify,
+        )
+
+
+# What ``up`` and ``down`` use when no drivers are passed: None means the real ones (tests of the CLI
+# install their fakes here).
+DRIVERS: Drivers | None = None
+
+
+def _drivers(given: Drivers | None) -> Drivers:
+    return given or DRIVERS or Drivers.real()
+
+
+@dataclass
 class Run:
     """What the stages of one run share; outputs are read from the stack when the pulumi stage did not run."""
 
@@ -58,6 +103,7 @@ class Run:
     report: Reporter
     stream: bool = True
     tls: tuple[Path, Path] | None = None  # the user's certificate and key for the TLS lab, else self-signed
+    drivers: Drivers = field(default_factory=lambda: _drivers(None))
     _outputs: StackOutputs | None = None
 
     @property
@@ -104,14 +150,8 @@ class Outcome:
 # --- the up stages ---------------------------------------------------------------------------------------
 
 
-def _hook(module: str, attr: str) -> Callable[..., Any]:
-    """``module.attr``, imported when its stage runs (the tests replace this one function)."""
-    return getattr(importlib.import_module(module), attr)
-
-
 def stage_preflight(run: Run) -> str:
-    check = _hook("infra.preflight", "check")
-    ready = check(run.env.name)
+    ready = run.drivers.preflight(run.env.name)
     return f"ready: {', '.join(ready)}" if ready else ""
 
 
@@ -134,49 +174,25 @@ def stage_inventory(run: Run) -> str:
     return f"wrote {', '.join(changed)}" if changed else "kubeconfig, outputs and inventory unchanged"
 
 
-def ansible_playbook() -> str:
-    """The project's ansible-playbook (beside this Python), else whatever is on PATH."""
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    return str(beside) if beside.is_file() else "ansible-playbook"
-
-
-def addons_command(run: Run) -> tuple[list[str], dict[str, str]]:
+def stage_addons(run: Run) -> str:
     inventory_file = run.generated(run.state.inventory)
     kubeconfig = run.generated(run.state.kubeconfig)
-    argv = [ansible_playbook(), str(PLAYBOOKS_DIR / "site.yml"), "-i", str(inventory_file)]
-    environment = {
-        "ANSIBLE_CONFIG": str(PLAYBOOKS_DIR / "ansible.cfg"),
-        "KUBECONFIG": str(kubeconfig),
-        "K8S_AUTH_KUBECONFIG": str(kubeconfig),
-    }
-    return argv, environment
-
-
-def stage_addons(run: Run) -> str:
-    argv, environment = addons_command(run)
-    proc.run(
-        argv,
-        env=environment,
-        cwd=PLAYBOOKS_DIR,
-        capture=not run.stream,
-        hint="read the Ansible output above; one addon alone: "
-        f"`ansible-playbook playbooks/site.yml -i {argv[3]} --tags <role>`",
-    )
+    run.drivers.addons(inventory_file, kubeconfig, stream=run.stream)
     return "playbooks/site.yml applied"
 
 
 def stage_secrets(run: Run) -> str:
-    runtime_secrets = _hook("infra.secrets", "runtime_secrets")
     cert, key = run.tls or (None, None)
-    made = runtime_secrets(run.env.name, run.outputs.ingress_host, cert_file=cert, key_file=key)
+    made = run.drivers.runtime_secrets(run.env.name, run.outputs.ingress_host, cert_file=cert, key_file=key)
     names = [f"{s['metadata'].get('namespace', 'default')}/{s['metadata']['name']}" for s in made]
     return f"{len(names)} run-time Secret(s) ready under .infra/{run.env.name}/secrets: {', '.join(names)}"
 
 
 def stage_apply(run: Run) -> str:
-    reconcile = _hook("infra.gitops.apply", "reconcile")
     run.generated(run.state.kubeconfig)
-    result = reconcile(run.env.name, run.outputs, wait=False, progress=lambda line: run.say("apply", line))
+    result = run.drivers.reconcile(
+        run.env.name, run.outputs, wait=False, progress=lambda line: run.say("apply", line)
+    )
     return (
         f"{len(result.applied)} objects applied, {len(result.secrets_created)} Secret(s) created, "
         f"{len(result.secrets_kept)} kept, {len(result.pruned)} pruned"
@@ -185,14 +201,12 @@ def stage_apply(run: Run) -> str:
 
 def stage_wait(run: Run) -> str:
     """Wait for every workload at once, each within the budget its kind, replicas and probes give it."""
-    wait_all = _hook("infra.gitops.rollout", "wait_all")
-    plan = _hook("infra.gitops.rollout", "plan")
-    render_desired = _hook("infra.gitops.desired", "render_desired")
-    resolve_target = _hook("infra.kube", "resolve_target")
+    drivers = run.drivers
     run.generated(run.state.kubeconfig)
-    target = resolve_target(run.env.name, outputs=run.outputs)
-    desired = render_desired(run.env.name, ingress_host=run.outputs.ingress_host)
-    waited = wait_all(target, plan(desired.objects), progress=lambda line: run.say("wait", line))
+    target = drivers.resolve_target(run.env.name, outputs=run.outputs)
+    wanted = drivers.render_desired(run.env.name, ingress_host=run.outputs.ingress_host)
+    rollouts = drivers.rollout_plan(wanted.objects)
+    waited = drivers.wait_all(target, rollouts, progress=lambda line: run.say("wait", line))
     stuck = [w for w in waited if not w.ok]
     if stuck:
         detail = "; ".join(f"{w.rollout.ref} (deadline {w.rollout.budget}s): {w.detail}" for w in stuck)
@@ -204,8 +218,7 @@ def stage_wait(run: Run) -> str:
 
 
 def stage_verify(run: Run) -> str:
-    verify = _hook("infra.verify", "verify")
-    result = verify(run.env.name, progress=lambda line: run.say("verify", line))
+    result = run.drivers.verify(run.env.name, progress=lambda line: run.say("verify", line))
     if not result.ok:  # a claim failed, or pytest stopped before the end (then the report is partial)
         message = result.incomplete or result.report.summary_line()
         error = InfraError(message, f"read {result.markdown}")
@@ -271,11 +284,12 @@ def up(
     stream: bool = True,
     clock: Callable[[], float] = time.monotonic,
     tls: tuple[Path, Path] | None = None,
+    drivers: Drivers | None = None,
 ) -> Outcome:
     """Stand up ``env`` from ``from_stage`` (default: the first) to the end; raise StageError on failure.
 
     ``tls``: the user's certificate and key files for the TLS lab (checked, then stored as the environment's
-    pair) instead of a self-signed certificate.
+    pair) instead of a self-signed certificate. ``drivers``: what the stages call (default :data:`DRIVERS`).
     """
     environment = get_environment(env)
     start = 0
@@ -283,7 +297,7 @@ def up(
         if from_stage not in STAGES:
             raise InfraError(f"unknown stage '{from_stage}'", f"use one of: {', '.join(STAGES)}")
         start = STAGES.index(from_stage)
-    run = Run(environment, report or _ignore, stream, tls)
+    run = Run(environment, report or _ignore, stream, tls, _drivers(drivers))
     outcome = Outcome(env)
     _run_stages(
         STAGES[start:],

@@ -11,12 +11,12 @@ from rich.text import Text
 
 from infra.checks import counts, failed, summary
 from infra.checks.model import Finding, Severity
-from infra.checks.plan import EnvResult, plan_environment, syntax_check_playbooks
 from infra.commands._common import ENV_NAMES, user_errors
 from infra.commands.check import QuietOption, StrictOption, VerboseOption, print_findings, verdict
 from infra.console import make_console
 from infra.environments import select
 from infra.errors import EXIT_FINDINGS, EXIT_OK
+from infra.planning import EnvResult, plan_environment, syntax_check_playbooks
 from infra.render import display_path
 
 NUMBERS = ("objects", "errors", "warnings", "info")

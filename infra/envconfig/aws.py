@@ -23,7 +23,6 @@ from pydantic.alias_generators import to_camel
 from infra.envconfig import read_config, validate
 from infra.errors import ConfigError
 from infra.paths import STACKS_DIR
-from infra.planning import EnvPlan
 from infra.tools import TOOLS
 
 PROJECT_FILE = STACKS_DIR / "aws" / "Pulumi.yaml"  # committed: the declared defaults
@@ -333,70 +332,3 @@ def _as_object(key: str, value: Any) -> Any:
         raise ConfigError(
             f"invalid AWS stack config: lab:{key} is not valid JSON ({exc})", FIX_HINT
         ) from None
-
-
-def bastion_user_data(config: AwsConfig) -> str:
-    """cloud-init script of the bastion: pinned kops, kubectl and helm, each refused unless its sha256 fits.
-
-    It ends by writing a marker file the cluster step waits for, so a failed download stops ``pulumi up`` with
-    the pointer to the cloud-init log instead of a kops "command not found" later.
-    """
-    tools = (
-        ("kops", kops_url(config.kops), config.kops.sha256),
-        ("kubectl", kubectl_url(config.kubectl), config.kubectl.sha256),
-    )
-    lines = [
-        "#!/bin/bash",
-        "# Bastion bootstrap rendered by infra/envconfig/aws.py: pinned CLIs, each checked by sha256.",
-        "set -euo pipefail",
-        "export DEBIAN_FRONTEND=noninteractive",
-        # first boot: apt-daily/unattended-upgrades may hold the dpkg lock; wait for it instead of failing
-        "apt-get -o DPkg::Lock::Timeout=600 update -q",
-        "apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends ca-certificates curl tar",
-        'work="$(mktemp -d)"',
-        "fetch() {  # fetch URL FILE SHA256: download, then refuse it unless the checksum matches",
-        '  curl -fsSL --retry 5 --retry-delay 5 -o "$2" "$1"',
-        '  echo "$3  $2" | sha256sum --check --strict -',
-        "}",
-    ]
-    for name, url, sha in tools:
-        lines += [
-            f'fetch {url} "$work/{name}" {sha}',
-            f'install -m 0755 "$work/{name}" /usr/local/bin/{name}',
-        ]
-    lines += [
-        f'fetch {helm_url(config.helm)} "$work/helm.tar.gz" {config.helm.sha256}',
-        'tar -xzf "$work/helm.tar.gz" -C "$work" linux-amd64/helm',
-        'install -m 0755 "$work/linux-amd64/helm" /usr/local/bin/helm',
-        'rm -rf "$work"',
-        "kops version && kubectl version --client && helm version --short",
-        "touch /var/lib/lab-bastion-ready",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def plan(config: AwsConfig | None = None) -> EnvPlan:
-    """What ``infra up --env aws`` would create, and the rendered kOps spec and bastion user data, offline."""
-    from infra import kops  # late: kops imports this module for AwsConfig
-
-    cfg = config or load_config()
-    spec = kops.render_yaml(cfg, kops.PLACEHOLDER_INPUTS)
-    zones = ", ".join(f"{s.zone} {s.cidr}" for s in cfg.subnets)
-    creates = [
-        f"network: VPC {cfg.vpc_cidr} in {cfg.region}, public subnets {zones}, internet gateway, routes",
-        f"security: SSH to the bastion from {cfg.ssh_cidr} only; NFS and ingress ports from {cfg.vpc_cidr}",
-        "iam: bastion role + instance profile (kOps permissions), AWS Load Balancer Controller policy",
-        "kops state: private S3 bucket, versioned, SSE-S3 encrypted, public access blocked",
-        f"bastion: {cfg.bastion_instance_type} with kops {cfg.kops.version}, kubectl {cfg.kubectl.version}, "
-        f"helm {cfg.helm.version} (sha256 verified); NFS export {cfg.nfs_path}",
-        "ingress: internet-facing NLB with an Elastic IP per zone, ip target groups for ports 80 and 443",
-        f"cluster: kOps {cfg.cluster_name}, Kubernetes {cfg.kubernetes_version}, "
-        f"{cfg.control_plane_count} x {cfg.control_plane_instance_type} control plane + "
-        f"{cfg.node_count} x {cfg.node_instance_type} nodes, amazonvpc CNI, AWS Load Balancer Controller",
-    ]
-    return EnvPlan(
-        environment="aws",
-        creates=creates,
-        artifacts={"kops-cluster.yaml": spec, "bastion-user-data.sh": bastion_user_data(cfg)},
-    )

@@ -16,14 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.contract import ingress_host_for
 from infra.envconfig import NAMESPACE, read_config, validate
 from infra.paths import STACKS_DIR
-from infra.planning import EnvPlan
 
 PROJECT_FILE = STACKS_DIR / "local" / "Pulumi.yaml"  # committed: the declared defaults
 STACK_FILE = STACKS_DIR / "local" / "Pulumi.local.yaml"  # gitignored: the user's own values, the salt
@@ -250,35 +248,3 @@ def parse(values: Mapping[str, Any]) -> LocalConfig:
 def load_config(stack_file: Path | None = None, *, project_file: Path | None = None) -> LocalConfig:
     """The stack's config offline: ``Pulumi.yaml``'s defaults, then the user's stack file if there is one."""
     return parse(read_config(project_file or PROJECT_FILE, stack_file or STACK_FILE, fix_hint=FIX_HINT))
-
-
-def render_kind_config(cfg: LocalConfig) -> str:
-    """The kind cluster config YAML that ``kind create cluster --config -`` reads."""
-    header = (
-        f"# kind {KIND_VERSION} cluster config, rendered by infra/envconfig/local.py from the lab: keys\n"
-    )
-    return header + yaml.safe_dump(cfg.kind_cluster(), sort_keys=False, default_flow_style=False)
-
-
-def plan(config: LocalConfig | None = None) -> EnvPlan:
-    """What ``infra up --env local`` would create, and the rendered kind config, offline."""
-    cfg = config or load_config()
-    api = (
-        f"{cfg.api_server_address}:{cfg.api_server_port}"
-        if cfg.api_server_port
-        else (f"{cfg.api_server_address} (a free port kind picks)")
-    )
-    listen = cfg.ingress_listen_address
-    creates = [
-        f"kind cluster '{cfg.cluster_name}' (kind {KIND_VERSION}): {cfg.control_planes} control plane + "
-        f"{cfg.workers} workers, node image {cfg.node_image}",
-        f"ingress: host {listen}:{cfg.http_port} and {listen}:{cfg.https_port} -> node {cfg.ingress_node} "
-        f"ports 80/443 (label ingress-ready=true), host {cfg.ingress_host}",
-        f"API server on {api}; kubeconfig context {cfg.context}",
-        f"NFS server container {cfg.nfs_container} ({cfg.nfs_image}; Ansible runs NFS-Ganesha in it) on the "
-        f"'{KIND_NETWORK}' Docker network, "
-        f"export {cfg.nfs_path} on volume {cfg.nfs_volume}",
-    ]
-    return EnvPlan(
-        environment="local", creates=creates, artifacts={"kind-config.yaml": render_kind_config(cfg)}
-    )

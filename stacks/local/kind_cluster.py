@@ -14,7 +14,8 @@ from pathlib import Path
 import pulumi
 from pulumi_command import local
 
-from infra.envconfig.local import LocalConfig, render_kind_config
+from infra.envconfig.local import LocalConfig
+from infra.renderers import render_kind_config
 from infra.state import EnvState
 
 # ``kind create cluster --wait`` returns once the control plane is Ready; the addons need a working API.

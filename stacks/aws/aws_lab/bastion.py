@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.envconfig.aws import AwsConfig, bastion_user_data
+from infra.envconfig.aws import AwsConfig
+from infra.renderers import bastion_user_data
 
 CANONICAL = "099720109477"  # Ubuntu's AMI owner
 UBUNTU_AMI = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import renderers
 from infra.envconfig import aws as envconfig
 from infra.errors import ConfigError
 
@@ -153,7 +154,9 @@ def test_without_own_values_the_placeholder_plans_and_is_refused_for_up(
         stack.write_text(content)
     cfg = envconfig.load_config(stack)
     assert str(cfg.ssh_cidr) == "203.0.113.10/32"
-    assert any("SSH to the bastion from 203.0.113.10/32 only" in line for line in envconfig.plan(cfg).creates)
+    assert any(
+        "SSH to the bastion from 203.0.113.10/32 only" in line for line in renderers.plan_aws(cfg).creates
+    )
     with pytest.raises(ConfigError, match="documentation address") as caught:
         cfg.check_deployable()
     assert "pulumi config set lab:sshCidr" in (caught.value.hint or "")
@@ -206,7 +209,7 @@ def test_load_config_missing_project_file(tmp_path: Path) -> None:
 
 def test_committed_defaults_plan_offline() -> None:
     assert not envconfig.STACK_FILE.exists()  # conftest: the user's own stack file is not read
-    plan = envconfig.plan()
+    plan = renderers.plan_aws()
     assert plan.environment == "aws"
     assert set(plan.artifacts) == {"kops-cluster.yaml", "bastion-user-data.sh"}
     assert any(line.startswith("cluster: kOps lab.k8s.local") for line in plan.creates)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import renderers
 from infra.envconfig import aws as envconfig
 from infra.paths import STACKS_DIR
 
@@ -18,7 +19,7 @@ from aws_lab import cluster as scripts
 
 CFG = envconfig.parse({"sshCidr": "198.18.0.7/32"})
 BUCKET = "lab-kops-state-abc"
-USER_DATA = envconfig.bastion_user_data(CFG)
+USER_DATA = renderers.bastion_user_data(CFG)
 
 
 def _bash(script: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

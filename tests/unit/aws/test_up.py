@@ -1,8 +1,8 @@
 """`infra up --env aws`, stage by stage, with every external command replaced at the process boundary.
 
 Processes (pulumi, ansible-playbook) go to a recorder; AWS answers from a real moto server (credentials
-preflight, the inventory's bastion and target group lookups); the stages other modules own after the addons
-(secrets, apply, wait, verify) are fakes that note what they were given. What it proves: every stage uses the
+preflight); the drivers of the stages after the addons (secrets, apply, wait, verify) are fakes that note
+what they were given. What it proves: every stage uses the
 aws stack's outputs, and nothing local-only (docker, kind, the kind node containers) runs.
 """
 
@@ -104,19 +104,19 @@ def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
         recorder.note(f"<verify> {env}")
         return FakeVerify()
 
-    fakes = {
-        ("infra.secrets", "runtime_secrets"): runtime_secrets,
-        ("infra.gitops.apply", "reconcile"): reconcile,
-        ("infra.gitops.rollout", "wait_all"): wait_all,
-        ("infra.gitops.rollout", "plan"): lambda objects: list(objects),
-        ("infra.gitops.desired", "render_desired"): lambda env, *, ingress_host: SimpleNamespace(
-            objects=(f"manifests/envs/{env}",)
-        ),
-        ("infra.kube", "resolve_target"): resolve_target,
-        ("infra.verify", "verify"): verify,
-    }
-    real = lab._hook
-    monkeypatch.setattr(lab, "_hook", lambda module, attr: fakes.get((module, attr)) or real(module, attr))
+    real = lab.Drivers.real()
+    drivers = lab.Drivers(  # preflight and the addons' ansible-playbook (to the recorder) stay real
+        preflight=real.preflight,
+        addons=real.addons,
+        runtime_secrets=runtime_secrets,
+        reconcile=reconcile,
+        wait_all=wait_all,
+        rollout_plan=lambda objects: list(objects),
+        render_desired=lambda env, *, ingress_host: SimpleNamespace(objects=(f"manifests/envs/{env}",)),
+        resolve_target=resolve_target,
+        verify=verify,
+    )
+    monkeypatch.setattr(lab, "DRIVERS", drivers)
 
 
 def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path):

@@ -1,17 +1,17 @@
-"""`infra plan` over a fake repository: environments, stack config, playbooks (paths monkeypatched)."""
+"""`infra plan` over a fake repository: environments, config planners, playbooks (paths monkeypatched)."""
 
 from __future__ import annotations
 
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 
-from infra import proc
-from infra.checks import plan as planning
+from infra import planning, proc
 from infra.cli import app
+from infra.errors import ConfigError
+from infra.renderers import EnvPlan
 
 SITE = """\
 - name: Addons
@@ -21,26 +21,23 @@ SITE = """\
     - name: Ping
       ansible.builtin.ping:
 """
-LOCAL_CONFIG = """
-from infra.planning import EnvPlan
 
 
-def plan():
-    return EnvPlan("local", creates=["kind cluster lab (1 control-plane + 2 workers)"],
-                   artifacts={"kind-config.yaml": "kind: Cluster\\n"})
-"""
-AWS_CONFIG = """
-from infra.errors import ConfigError
+def plan_local() -> EnvPlan:
+    return EnvPlan(
+        "local",
+        creates=["kind cluster lab (1 control-plane + 2 workers)"],
+        artifacts={"kind-config.yaml": "kind: Cluster\n"},
+    )
 
 
-def plan():
+def plan_aws() -> EnvPlan:
     raise ConfigError("invalid AWS stack config: lab:region is not set", "set lab:region")
-"""
 
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch, fixtures):
-    """A fake repository: manifests/envs/local only, playbooks/site.yml, and fake stack config modules."""
+    """A fake repository: manifests/envs/local only, playbooks/site.yml, and fake stack config planners."""
     local = tmp_path / "manifests" / "envs" / "local"
     local.mkdir(parents=True)
     shutil.copy(fixtures / "hpa" / "good.yaml", local / "app.yaml")
@@ -48,15 +45,9 @@ def repo(tmp_path, monkeypatch, fixtures):
     playbooks = tmp_path / "playbooks"
     playbooks.mkdir()
     (playbooks / "site.yml").write_text(SITE)
-    package = f"fakecfg_{uuid.uuid4().hex}"
-    (tmp_path / package).mkdir()
-    (tmp_path / package / "__init__.py").write_text("")
-    (tmp_path / package / "local.py").write_text(LOCAL_CONFIG)
-    (tmp_path / package / "aws.py").write_text(AWS_CONFIG)
-    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr("infra.environments.MANIFESTS_DIR", tmp_path / "manifests")
     monkeypatch.setattr("infra.paths.PLAYBOOKS_DIR", playbooks)
-    monkeypatch.setattr(planning, "ENVCONFIG_PACKAGE", package)
+    monkeypatch.setattr(planning, "PLANNERS", {"local": plan_local, "aws": plan_aws})
     monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -129,11 +120,11 @@ def test_syntax_check_goes_through_the_process_boundary(monkeypatch, repo):
     assert calls == [(["ansible-playbook", "--syntax-check", "site.yml"], repo / "playbooks")]
 
 
-def test_missing_stack_config_module_is_a_warning(runner, repo, monkeypatch, no_ansible):
-    monkeypatch.setattr(planning, "ENVCONFIG_PACKAGE", "infra.no_such_package_here")
+def test_an_environment_without_a_planner_is_a_warning(runner, repo, monkeypatch, no_ansible):
+    monkeypatch.setattr(planning, "PLANNERS", {})
     result = plan(runner, "--env", "local")
     assert result.exit_code == 0
-    assert "ENVCONFIG: no stack config module infra.no_such_package_here.local" in result.stdout
+    assert "ENVCONFIG: no stack config planner for local: cluster config not rendered" in result.stdout
     assert plan(runner, "--env", "local", "--strict").exit_code == 1
 
 
@@ -145,7 +136,7 @@ def test_unknown_environment_exits_2(runner, repo):
 
 def test_the_real_plan_reads_well_at_80_columns(runner):
     """Every line fits, nothing is cut to `playbo...`, and every resource of every environment is there."""
-    from infra.envconfig import aws, local
+    from infra import renderers
 
     result = runner.invoke(app, ["plan", "--env", "all"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
@@ -154,7 +145,7 @@ def test_the_real_plan_reads_well_at_80_columns(runner):
     assert "…" not in result.stdout
     assert any(line.startswith("│ playbooks │ -    │") for line in lines)
     dense = "".join(result.stdout.split())  # wrapped (and folded: an image digest) lines joined again
-    for creates in (local.plan().creates, aws.plan().creates):
+    for creates in (renderers.plan_local().creates, renderers.plan_aws().creates):
         assert all("".join(line.split()) in dense for line in creates)
     assert "rendered: .infra/local/plan/kind-config.yaml" in result.stdout
     assert re.fullmatch(r"plan local, aws: 0 errors, 0 warnings, \d+ info — ok", lines[-1])

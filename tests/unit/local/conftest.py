@@ -231,10 +231,11 @@ class FakeVerify:
 
 
 @pytest.fixture
-def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
-    """The stages other modules own, replaced by fakes that note their call in the recorder.
+def hooks(monkeypatch, recorder) -> lab.Drivers:
+    """The drivers of the stages, fakes that note their call in the recorder, installed as ``lab.DRIVERS``.
 
-    Tests change an entry (e.g. make preflight raise) before running ``up``.
+    The addons keep the real driver (its ansible-playbook goes to the recorder). Tests change an attribute
+    (e.g. make preflight raise) before running ``up``, directly or through the CLI.
     """
     from infra.gitops.rollout import Rollout, Waited
     from infra.kube import ObjectRef
@@ -274,18 +275,20 @@ def hooks(monkeypatch, recorder) -> dict[tuple[str, str], Callable[..., Any]]:
         recorder.note(f"<verify.verify> {env}")
         return FakeVerify()
 
-    fakes: dict[tuple[str, str], Callable[..., Any]] = {
-        ("infra.preflight", "check"): preflight,
-        ("infra.secrets", "runtime_secrets"): runtime_secrets,
-        ("infra.gitops.apply", "reconcile"): reconcile,
-        ("infra.gitops.rollout", "wait_all"): wait_all,
-        ("infra.gitops.rollout", "plan"): plan,
-        ("infra.gitops.desired", "render_desired"): render_desired,
-        ("infra.kube", "resolve_target"): resolve_target,
-        ("infra.verify", "verify"): verify,
-    }
+    from infra import ansible
 
-    monkeypatch.setattr(lab, "_hook", lambda module, attr: fakes[(module, attr)])
+    fakes = lab.Drivers(
+        preflight=preflight,
+        addons=ansible.run_site,
+        runtime_secrets=runtime_secrets,
+        reconcile=reconcile,
+        resolve_target=resolve_target,
+        render_desired=render_desired,
+        rollout_plan=plan,
+        wait_all=wait_all,
+        verify=verify,
+    )
+    monkeypatch.setattr(lab, "DRIVERS", fakes)
     return fakes
 
 

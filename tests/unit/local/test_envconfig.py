@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from infra import envconfig
+from infra import envconfig, renderers
 from infra.envconfig import local
 from infra.environments import ENVIRONMENTS
 from infra.errors import ConfigError
@@ -17,7 +17,7 @@ from infra.paths import REPO_ROOT, STACKS_DIR
 
 @pytest.fixture(scope="module")
 def kind_cluster() -> dict:
-    return yaml.safe_load(local.render_kind_config(local.LocalConfig()))
+    return yaml.safe_load(renderers.render_kind_config(local.LocalConfig()))
 
 
 def test_defaults_are_one_control_plane_two_workers_on_localhost():
@@ -265,7 +265,7 @@ def test_pulumi_yaml_documents_every_key_with_the_models_type_and_default():
 
 
 def test_plan_lists_what_up_creates_and_renders_the_kind_config():
-    plan = local.plan(local.LocalConfig())
+    plan = renderers.plan_local(local.LocalConfig())
     assert plan.environment == "local"
     assert any("1 control plane + 2 workers" in line for line in plan.creates)
     assert any("lab-nfs" in line for line in plan.creates)

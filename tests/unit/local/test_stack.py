@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from infra.contract import keys_of, parse_outputs
-from infra.envconfig.local import NFS_SERVER_IMAGE, LocalConfig, render_kind_config
+from infra.envconfig.local import NFS_SERVER_IMAGE, LocalConfig
 from infra.paths import STACKS_DIR
+from infra.renderers import render_kind_config
 
 
 @pytest.fixture(scope="module")

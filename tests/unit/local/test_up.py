@@ -63,14 +63,14 @@ def test_a_failing_stage_stops_the_run_and_says_how_to_resume(recorder, hooks, i
         raise InfraError(f"{stage} broke", "do the fix")
 
     failing = {
-        "preflight": ("infra.preflight", "check"),
-        "secrets": ("infra.secrets", "runtime_secrets"),
-        "apply": ("infra.gitops.apply", "reconcile"),
-        "wait": ("infra.gitops.rollout", "wait_all"),
-        "verify": ("infra.verify", "verify"),
+        "preflight": "preflight",
+        "secrets": "runtime_secrets",
+        "apply": "reconcile",
+        "wait": "wait_all",
+        "verify": "verify",
     }
     if stage in failing:
-        hooks[failing[stage]] = boom
+        setattr(hooks, failing[stage], boom)
     elif stage == "pulumi":
         recorder.on("pulumi up", returncode=255, stderr="error: update failed")
     elif stage == "inventory":
@@ -102,7 +102,7 @@ def test_a_missing_tool_stops_at_preflight_before_anything_is_created(recorder, 
             "start Docker, or install it: https://docs.docker.com/get-started/get-docker/",
         )
 
-    hooks[("infra.preflight", "check")] = missing
+    hooks.preflight = missing
     with pytest.raises(StageError) as caught:
         lab.up("local")
     assert caught.value.stage == "preflight"
@@ -152,7 +152,7 @@ def _verify_result(outcome: str, pytest_exit: int):
 
 
 def test_failed_claims_keep_the_findings_exit_code(recorder, hooks):
-    hooks[("infra.verify", "verify")] = lambda env, progress: _verify_result("failed", 1)
+    hooks.verify = lambda env, progress: _verify_result("failed", 1)
     with pytest.raises(StageError) as caught:
         lab.up("local")
     assert caught.value.stage == "verify"
@@ -162,7 +162,7 @@ def test_failed_claims_keep_the_findings_exit_code(recorder, hooks):
 
 
 def test_an_incomplete_verify_run_fails_although_its_cases_passed(recorder, hooks):
-    hooks[("infra.verify", "verify")] = lambda env, progress: _verify_result("passed", 2)
+    hooks.verify = lambda env, progress: _verify_result("passed", 2)
     with pytest.raises(StageError) as caught:
         lab.up("local")
     assert caught.value.stage == "verify"
@@ -204,10 +204,25 @@ def test_an_unknown_stage_is_refused_before_anything_runs(recorder, hooks):
     assert recorder.calls == []
 
 
-def test_stage_hooks_are_the_real_functions():
-    assert lab._hook("infra.inventory", "render").__name__ == "render"
-    with pytest.raises(ModuleNotFoundError):
-        lab._hook("infra.no_such_module", "anything")
+def test_the_default_drivers_are_the_real_functions():
+    from infra import ansible, preflight, secrets, verify
+    from infra.gitops import apply, rollout
+
+    drivers = lab.Drivers.real()
+    assert drivers.preflight is preflight.check
+    assert drivers.addons is ansible.run_site
+    assert drivers.runtime_secrets is secrets.runtime_secrets
+    assert drivers.reconcile is apply.reconcile
+    assert (drivers.rollout_plan, drivers.wait_all) == (rollout.plan, rollout.wait_all)
+    assert drivers.verify is verify.verify
+    assert lab.DRIVERS is None  # nothing installed: a run uses the real ones
+
+
+def test_drivers_passed_to_up_are_the_ones_used(recorder, hooks):
+    """A run given its own drivers uses them, not the installed ones."""
+    own = lab.Drivers(**{**vars(hooks), "preflight": lambda env: ["only-this"]})
+    outcome = lab.up("local", drivers=own)
+    assert {e.stage: e.detail for e in outcome.events}["preflight"] == "ready: only-this"
 
 
 def test_down_destroys_the_stack_then_removes_generated_files(recorder, hooks, isolated_state):
