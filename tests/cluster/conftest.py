@@ -50,6 +50,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.cluster)
             if skip is not None:
                 item.add_marker(skip)
+    # Real-node tests last: the node (and its NotReady spell) must not change what the hollow-node tests see.
+    items.sort(key=lambda item: _in_tier(item) and "real_node" in getattr(item, "fixturenames", ()))
 
 
 def _say(config: pytest.Config, line: str) -> None:
