@@ -73,18 +73,6 @@ def moto_endpoint() -> Iterator[str]:
             process.kill()
 
 
-@pytest.fixture(autouse=True)
-def no_user_stack_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The user's own stack files (gitignored, maybe present here) are not read: the committed defaults are.
-
-    Tests that need a stack file point ``STACK_FILE`` at their own (``aws_stack``), after this fixture.
-    """
-    from infra.envconfig import aws, local
-
-    monkeypatch.setattr(aws, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.aws.yaml")
-    monkeypatch.setattr(local, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.local.yaml")
-
-
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials for moto; never the developer's real ones."""

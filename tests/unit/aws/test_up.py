@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import proc, tools
+from infra import tools
 from infra import up as lab
 from infra.errors import StageError
 from infra.gitops.apply import ReconcileResult
@@ -26,30 +26,6 @@ from infra.gitops.rollout import Waited
 from infra.paths import PLAYBOOKS_DIR, STACKS_DIR
 
 STACK_ARGS = f"--stack aws --cwd {STACKS_DIR / 'aws'} --non-interactive"
-
-
-@dataclass
-class Recorder:
-    """Stands in for :func:`infra.proc.run`: records each command (argv[0] by base name), runs nothing."""
-
-    answers: dict[str, str] = field(default_factory=dict)  # argv prefix -> stdout
-    calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
-
-    def note(self, line: str) -> None:
-        self.calls.append((line.split(), {}))
-
-    def commands(self) -> list[str]:
-        return [" ".join(argv) for argv, _ in self.calls]
-
-    def __call__(
-        self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None
-    ):
-        args = [str(a) for a in argv]
-        args[0] = Path(args[0]).name
-        self.calls.append((args, dict(env or {})))
-        line = " ".join(args)
-        stdout = next((out for prefix, out in self.answers.items() if line.startswith(prefix)), "")
-        return proc.Result(args, 0, stdout, "")
 
 
 @dataclass
@@ -69,18 +45,15 @@ class FakeVerify:
 
 
 @pytest.fixture
-def recorder(aws_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+def recorder(aws_stack: Any, process_recorder: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """proc.run replaced; the aws stack prints the recorded outputs; every CLI counts as installed."""
-    rec = Recorder(answers={"pulumi stack output": json.dumps(aws_stack.outputs)})
-    monkeypatch.setattr(proc, "run", rec)
+    process_recorder.on("pulumi stack output", stdout=json.dumps(aws_stack.outputs))
     monkeypatch.setattr(tools, "find", lambda name: Path("/usr/local/bin") / name)
-    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return rec
+    return process_recorder
 
 
 @pytest.fixture
-def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def hooks(recorder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real preflight; fakes (noting their arguments) for the stages after the addons."""
 
     def runtime_secrets(
@@ -119,7 +92,7 @@ def hooks(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lab, "DRIVERS", drivers)
 
 
-def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path):
+def test_every_stage_runs_on_the_aws_outputs(recorder: Any, hooks: None, aws_stack: Any, tmp_path: Path):
     seen: list[lab.StageEvent] = []
     outcome = lab.up("aws", report=seen.append)
     state = tmp_path / "state" / "aws"
@@ -139,19 +112,19 @@ def test_every_stage_runs_on_the_aws_outputs(recorder: Recorder, hooks: None, aw
     assert "ingress 203-0-113-25.nip.io" in details["pulumi"]
 
 
-def test_nothing_local_only_runs(recorder: Recorder, hooks: None) -> None:
+def test_nothing_local_only_runs(recorder: Any, hooks: None) -> None:
     lab.up("aws")
-    programs = {argv[0] for argv, _ in recorder.calls}
+    programs = {call.argv[0] for call in recorder.calls}
     assert programs == {"pulumi", "ansible-playbook", "<secrets>", "<reconcile>", "<wait>", "<verify>"}
     assert not [c for c in recorder.commands() if "docker" in c or "kind" in c]
 
 
 def test_the_addons_get_the_aws_inventory_and_kubeconfig(
-    recorder: Recorder, hooks: None, aws_stack: Any, tmp_path: Path
+    recorder: Any, hooks: None, aws_stack: Any, tmp_path: Path
 ) -> None:
     lab.up("aws")
     state = tmp_path / "state" / "aws"
-    _argv, env = next(c for c in recorder.calls if c[0][0] == "ansible-playbook")
+    env = next(c.env for c in recorder.calls if c.argv[0] == "ansible-playbook")
     assert env["KUBECONFIG"] == str(state / "kubeconfig")
     assert (state / "kubeconfig").read_text() == aws_stack.outputs["kubeconfig"]
     written = yaml.safe_load((state / "inventory.yml").read_text())["all"]
@@ -164,7 +137,7 @@ def test_the_addons_get_the_aws_inventory_and_kubeconfig(
 
 
 def test_missing_credentials_stop_at_preflight_before_pulumi(
-    recorder: Recorder, hooks: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    recorder: Any, hooks: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

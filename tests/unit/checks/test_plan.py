@@ -11,7 +11,9 @@ import pytest
 from infra import planning, proc
 from infra.cli import app
 from infra.errors import ConfigError
+from infra.render import display_path
 from infra.renderers import EnvPlan
+from infra.state import EnvState
 
 SITE = """\
 - name: Addons
@@ -147,7 +149,8 @@ def test_the_real_plan_reads_well_at_80_columns(runner):
     dense = "".join(result.stdout.split())  # wrapped (and folded: an image digest) lines joined again
     for creates in (renderers.plan_local().creates, renderers.plan_aws().creates):
         assert all("".join(line.split()) in dense for line in creates)
-    assert "rendered: .infra/local/plan/kind-config.yaml" in result.stdout
+    artifact = display_path(EnvState.of("local").plan / "kind-config.yaml")  # the tests' own state folder
+    assert "".join(f"rendered: {artifact}".split()) in dense
     assert re.fullmatch(r"plan local, aws: 0 errors, 0 warnings, \d+ info — ok", lines[-1])
 
 

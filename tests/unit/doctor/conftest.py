@@ -17,16 +17,6 @@ from infra.doctor import Snapshot
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    """Run-time state in a temporary folder; no kubeconfig or job summary from the machine that tests."""
-    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES

@@ -139,7 +139,7 @@ def test_run_of_a_missing_tool_names_it():
 
 
 def test_run_prefers_the_toolkits_own_bin_to_path(isolated_state, monkeypatch):
-    pinned, user = isolated_state / "tools" / "bin", isolated_state / "user-bin"
+    pinned, user = isolated_state.parent / "tools" / "bin", isolated_state.parent / "user-bin"
     for folder, says in ((pinned, "pinned"), (user, "user's")):
         folder.mkdir(parents=True)
         fake = folder / "lab-fake-helm"
@@ -151,7 +151,7 @@ def test_run_prefers_the_toolkits_own_bin_to_path(isolated_state, monkeypatch):
 
 
 def test_run_of_kubectl_is_the_locked_one_even_over_the_toolkits_bin(isolated_state):
-    fake = isolated_state / "tools" / "bin" / "kubectl"
+    fake = isolated_state.parent / "tools" / "bin" / "kubectl"
     fake.parent.mkdir(parents=True)
     fake.write_text("#!/bin/sh\necho an-old-download\n")
     fake.chmod(0o755)

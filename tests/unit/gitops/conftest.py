@@ -28,16 +28,6 @@ def by_ref(objects: list[dict[str, Any]]) -> dict[ObjectRef, dict[str, Any]]:
     return {ObjectRef.of(o, default_namespace=""): o for o in objects}
 
 
-@pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    """Run-time state in a temporary folder; no kubeconfig from the machine running the tests."""
-    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
 @pytest.fixture
 def no_kubectl(monkeypatch) -> list[list[str]]:
     """Record any process the code would start; tests assert the list stays empty."""

@@ -16,7 +16,7 @@ def test_the_local_ingress_host_follows_the_stack_outputs(isolated_state):
     assert ingress_hosts(moved.objects) == ["192-168-1-20.nip.io"]
     [ingress] = [o for o in moved.objects if o["kind"] == "Ingress"]
     assert ingress["spec"]["tls"][0]["hosts"] == ["192-168-1-20.nip.io"]
-    assert moved.source == isolated_state / "state" / "local" / "overlay"
+    assert moved.source == isolated_state / "local" / "overlay"
     assert len(moved.objects) == len(default.objects)
     # the same host as git needs no overlay
     assert render_desired("local", ingress_host="127-0-0-1.nip.io").source == default.source

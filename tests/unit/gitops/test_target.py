@@ -34,14 +34,14 @@ users:
 @pytest.fixture
 def users_kubeconfig(isolated_state):
     """A ~/.kube/config pointing at a 'work' cluster, in the fake HOME."""
-    path = isolated_state / "home" / ".kube" / "config"
+    path = isolated_state.parent / "home" / ".kube" / "config"
     path.parent.mkdir(parents=True)
     path.write_text(KUBECONFIG)
     return path
 
 
 def own_kubeconfig(isolated_state, env="local", context="kind-lab"):
-    directory = isolated_state / "state" / env
+    directory = isolated_state / env
     directory.mkdir(parents=True)
     (directory / "kubeconfig").write_text(KUBECONFIG)
     (directory / "outputs.json").write_text(json.dumps({"context": context}))

@@ -1,4 +1,4 @@
-"""Fixtures of the local-environment tests: isolated state, the stack under mocks, a process recorder."""
+"""Fixtures of the local-environment tests: the stack under mocks, the recorder answering as a local stack."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pulumi.runtime
 import pytest
 import yaml
 
-from infra import envconfig, proc
+from infra import envconfig
 from infra import up as lab
 from infra.errors import ToolMissingError
 from infra.paths import PLAYBOOKS_DIR, STACKS_DIR, pulumi_backend_dir
@@ -119,90 +119,19 @@ def stack_runner() -> Callable[..., StackRun]:
     return run_stack
 
 
-@pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    """Run-time state and tools go to a temporary folder; no passphrase leaks in from the environment.
-
-    The user's own stack files (gitignored, maybe present on this machine) are not read: the tests see the
-    committed defaults only.
-    """
-    from infra.envconfig import aws, local
-
-    monkeypatch.setattr(local, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.local.yaml")
-    monkeypatch.setattr(aws, "STACK_FILE", tmp_path / "no-user-stack" / "Pulumi.aws.yaml")
-    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("INFRA_TOOLS_DIR", str(tmp_path / "tools"))
-    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path / "state"
-
-
 @pytest.fixture(scope="session")
 def recorded_outputs() -> dict[str, Any]:
     """What `pulumi stack output --json --show-secrets` printed for a default local stack."""
     return json.loads((FIXTURES / "stack-outputs.json").read_text())
 
 
-@dataclass
-class Call:
-    argv: list[str]
-    env: dict[str, str]
-    cwd: str | None
-    capture: bool
-
-
-@dataclass
-class Recorder:
-    """Stands in for :func:`infra.proc.run`: records every command, answers from rules, runs nothing.
-
-    ``argv[0]`` is recorded by its base name (``/venv/bin/ansible-playbook`` -> ``ansible-playbook``).
-    A rule is (argv prefix, Result fields or an exception); the first matching rule answers.
-    """
-
-    rules: list[tuple[list[str], Any]] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-
-    def on(
-        self, prefix: str, *, stdout: str = "", returncode: int = 0, stderr: str = "", raises=None
-    ) -> None:
-        self.rules.insert(0, (prefix.split(), raises or (returncode, stdout, stderr)))
-
-    def note(self, line: str) -> None:
-        """Record a call that is not a process (a stage hook), to assert the order of everything."""
-        self.calls.append(Call(line.split(), {}, None, True))
-
-    def commands(self) -> list[str]:
-        return [" ".join(c.argv) for c in self.calls]
-
-    def __call__(
-        self, argv, *, cwd=None, env=None, input=None, check=True, capture=True, timeout=None, hint=None
-    ):
-        args = [str(a) for a in argv]
-        args[0] = Path(args[0]).name
-        self.calls.append(Call(args, dict(env or {}), str(cwd) if cwd else None, capture))
-        for prefix, answer in self.rules:
-            if args[: len(prefix)] == prefix:
-                if isinstance(answer, BaseException):
-                    raise answer
-                returncode, stdout, stderr = answer
-                break
-        else:
-            returncode, stdout, stderr = 0, "", ""
-        result = proc.Result(args, returncode, stdout, stderr)
-        if check and not result.ok:
-            raise proc.CommandFailed(result, hint)
-        return result
-
-
 @pytest.fixture
-def recorder(monkeypatch, recorded_outputs) -> Recorder:
+def recorder(process_recorder, recorded_outputs):
     """infra.proc.run replaced; a stack that exists (state in the backend), printing the recorded outputs."""
     (pulumi_backend_dir() / ".pulumi" / "stacks").mkdir(parents=True)
-    rec = Recorder()
-    rec.on("pulumi stack output", stdout=json.dumps(recorded_outputs))
-    rec.on("pulumi stack ls", stdout=json.dumps([{"name": "local", "current": True}]))
-    monkeypatch.setattr(proc, "run", rec)
-    return rec
+    process_recorder.on("pulumi stack output", stdout=json.dumps(recorded_outputs))
+    process_recorder.on("pulumi stack ls", stdout=json.dumps([{"name": "local", "current": True}]))
+    return process_recorder
 
 
 @dataclass

@@ -103,10 +103,3 @@ def with_all_components(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 @pytest.fixture(scope="session")
 def every_render(rendered: dict[str, Rendered], with_all_components: Rendered) -> list[Rendered]:
     return [*rendered.values(), with_all_components]
-
-
-@pytest.fixture(autouse=True)
-def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run-time state (certificates, passwords) goes to a temporary folder, never the repository's."""
-    monkeypatch.setenv("INFRA_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state"

@@ -113,4 +113,4 @@ def test_ansible_reads_the_generated_inventory(outputs, isolated_state):
     assert node_vars["lab_kubeconfig"] == str(isolated_state / "local" / "kubeconfig")
 
 
-# The aws inventory reads AWS (bastion address, ingress target groups): tests/unit/aws/test_inventory.py.
+# The aws inventory (bastion, target groups: the aws extras): tests/unit/aws/test_bastion_inventory.py.
