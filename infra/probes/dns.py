@@ -22,7 +22,17 @@ class ExecFailed(RuntimeError):
     pod gone, no nslookup). Not a resolver answer, so a probe must not retry it as "no answer yet"."""
 
 
-_FAILURES = ("can't find", "can't resolve", "server can't", "nxdomain", "no answer", "servfail")
+# What resolvers print when nslookup ran but got no answer (busybox, BIND): a lookup failure, not an exec one.
+# busybox prints ";; connection timed out; no servers could be reached" when no DNS server answers at all.
+_FAILURES = (
+    "can't find",
+    "can't resolve",
+    "server can't",
+    "nxdomain",
+    "no answer",
+    "servfail",
+    "no servers could be reached",  # not "connection timed out" alone: kubectl's dial errors say that too
+)
 
 
 def parse_nslookup(output: str) -> list[str]:

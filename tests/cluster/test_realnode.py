@@ -272,11 +272,6 @@ def test_a_failed_exec_reads_as_exec_failed(plane: ControlPlane, real_node: Real
         lookup_answer(bare.returncode, bare.stdout, bare.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="infra.probes.dns.lookup_answer reads busybox's resolver timeout (';; connection timed out; no "
-    "servers could be reached', no Server: line) as an exec failure: that text is not among its markers",
-)
 def test_a_resolver_timeout_is_not_an_exec_failure(plane: ControlPlane, real_node: RealNode, namespace: str):
     """busybox nslookup with no cluster DNS: the command ran and the resolver said no (LookupFailed)."""
     apply(plane, namespace, pod("shell", [busybox("sh", "exec sleep 3600")]))

@@ -204,6 +204,14 @@ def test_a_failed_exec_is_the_cause_not_an_empty_answer(recorded):
     # the resolver's own "no such name" stays a lookup failure (retried until the deadline)
     with pytest.raises(dns.LookupFailed):
         dns.lookup_answer(1, recorded("nslookup-nxdomain.txt"), "")
+    # busybox with no DNS server answering at all (seen on a real node without cluster DNS): nslookup ran
+    with pytest.raises(dns.LookupFailed, match="no servers could be reached"):
+        dns.lookup_answer(1, ";; connection timed out; no servers could be reached\n", "")
+    # ...while kubectl failing to reach the kubelet is still the exec's failure
+    with pytest.raises(dns.ExecFailed):
+        dns.lookup_answer(
+            1, "", "error: error dialing backend: dial tcp 10.0.0.5:10250: connect: connection timed out"
+        )
     assert dns.lookup_answer(0, recorded("nslookup-busybox-clusterip.txt"), "") == ["10.96.143.21"]
 
 
