@@ -22,7 +22,7 @@ from infra.environments import get_environment
 from infra.errors import ConfigError
 from infra.kube import ObjectRef
 from infra.ownership import is_owned
-from infra.paths import env_dir
+from infra.state import EnvState
 
 SUPPLIED_AT_RUNTIME = "infra.lab/supplied-at-runtime"
 TLS_INGRESS = ("lab-tls", "web")  # the TLS lab's Ingress (namespace, name): its host follows the stack
@@ -72,7 +72,7 @@ def ingress_hosts(objects: Iterable[dict[str, Any]]) -> list[str]:
 
 def host_overlay(env: str, entry: Path, host: str) -> Path:
     """Write ``.infra/<env>/overlay/kustomization.yaml``: ``entry``, TLS Ingress host set to ``host``."""
-    directory = env_dir(env) / "overlay"
+    directory = EnvState.of(env).overlay
     directory.mkdir(parents=True, exist_ok=True)
     patch = [
         {"op": "replace", "path": "/spec/rules/0/host", "value": host},
