@@ -16,9 +16,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from infra.checks.model import PodTemplate, pod_template
 from infra.checks.quantity import parse_quantity
+from infra.checks.rules.containers import image_problem, qos_class
+from infra.checks.rules.references import references
 from infra.ownership import OWNERSHIP_LABELS, is_owned
 from infra.paths import MANIFESTS_DIR
+from infra.render import Document
 
 if TYPE_CHECKING:
     from conftest import Rendered
@@ -56,27 +60,14 @@ def annotations(obj: dict[str, Any]) -> dict[str, str]:
 
 
 def pinned(image: str) -> bool:
-    """A digest, or an explicit tag other than latest (``host:5000/name`` has no tag)."""
-    if re.search(r"@sha256:[0-9a-f]{64}$", image):
-        return True
-    name, _, tag = image.rpartition(":")
-    return bool(name) and "/" not in tag and tag not in ("", "latest")
+    """infra check's IMAGE-TAG decision: a digest, or an explicit tag other than latest."""
+    return image_problem(image) is None
 
 
-def qos_class(spec: dict[str, Any]) -> str:
-    """The pod QoS class as the kubelet computes it (containers and init containers, cpu and memory)."""
-    containers = [*(spec.get("initContainers") or []), *spec["containers"]]
-    resources = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    for r in resources:
-        requests, limits = r.get("requests") or {}, r.get("limits") or {}
-        for name in ("cpu", "memory"):
-            if name not in limits:
-                return "Burstable"
-            if parse_quantity(requests.get(name, limits[name])) != parse_quantity(limits[name]):
-                return "Burstable"
-    return "Guaranteed"
+def template_of(obj: dict[str, Any]) -> PodTemplate:
+    template = pod_template(Document(Path("rendered"), 0, obj))
+    assert template is not None, obj["metadata"]["name"]
+    return template
 
 
 # ---- every environment -------------------------------------------------------------------------------
@@ -181,21 +172,12 @@ def test_no_key_material_in_any_manifest_source() -> None:
 
 
 def secret_refs(obj: dict[str, Any]) -> set[str]:
-    """Names of the Secrets an Ingress (TLS) or a pod / pod template (env, envFrom, volumes) uses."""
+    """Secrets an Ingress (TLS) or a pod / pod template uses, read as infra check's SECRET-REF reads them."""
     if obj["kind"] == "Ingress":
         return {tls["secretName"] for tls in obj["spec"].get("tls") or []}
-    spec = obj.get("spec") or {}
-    spec = spec if obj["kind"] == "Pod" else (spec.get("template") or {}).get("spec")
-    if not spec:
-        return set()
-    names = {v["secret"]["secretName"] for v in spec.get("volumes") or [] if "secret" in v}
-    for container in [*(spec.get("initContainers") or []), *spec["containers"]]:
-        names |= {e["secretRef"]["name"] for e in container.get("envFrom") or [] if "secretRef" in e}
-        for var in container.get("env") or []:
-            ref = (var.get("valueFrom") or {}).get("secretKeyRef")
-            if ref:
-                names.add(ref["name"])
-    return names
+    document = Document(Path("rendered"), 0, obj)
+    template = pod_template(document)
+    return {ref.name for ref in references(template) if ref.kind == "Secret"} if template else set()
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -412,7 +394,7 @@ def test_qos_1_each_pod_gets_its_class(
     rendered: dict[str, Rendered], env: str, pod: str, expected: str
 ) -> None:
     obj = rendered[env].get("Pod", "lab-qos", pod)
-    assert qos_class(obj["spec"]) == expected == annotations(obj)["infra.lab/expected-qos"]
+    assert qos_class(template_of(obj)) == expected == annotations(obj)["infra.lab/expected-qos"]
 
 
 @pytest.mark.parametrize("env", ENVS)
