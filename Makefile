@@ -9,6 +9,10 @@ SHELL := /bin/bash
 ENV ?= local
 PYTHON ?= python3
 export PIPENV_VENV_IN_PROJECT := 1
+# Bytecode caches on: some machines (CI images among them) set PYTHONDONTWRITEBYTECODE, and then every Python
+# process -- each ansible-playbook, infra and pytest run the suites start -- compiles its imports from source
+# again (measured: the offline suite 214 s instead of 145 s in a fresh venv). Empty means "write them".
+export PYTHONDONTWRITEBYTECODE :=
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
