@@ -25,6 +25,7 @@ import ctypes
 import datetime as dt
 import glob
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -657,6 +658,18 @@ class ControlPlane:
                 f"kubectl {' '.join(args)} exited {result.returncode}: {result.stderr.strip()[-500:]}"
             )
         return result
+
+    def env_state(self, state: Path, env: str = "local", ingress_host: str = "127-0-0-1.nip.io") -> Path:
+        """``state/<env>/`` as ``infra up`` leaves it for this plane: its kubeconfig (0600) and outputs.json.
+
+        Point ``INFRA_STATE_DIR`` at ``state`` and the toolkit's commands act on this plane as the
+        environment's own cluster.
+        """
+        own = state / env
+        own.mkdir(parents=True, exist_ok=True)
+        _write_private(own / "kubeconfig", self.kubeconfig.read_bytes())
+        (own / "outputs.json").write_text(json.dumps({"context": CONTEXT, "ingress_host": ingress_host}))
+        return own
 
     def user_kubeconfig(
         self,

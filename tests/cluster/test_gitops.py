@@ -96,11 +96,7 @@ def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Lab:
     """The local lab reconciled once into the plane, as `infra up` would leave its state folder."""
     state = tmp_path_factory.mktemp("state")
     home = tmp_path_factory.mktemp("home")
-    own = state / "local"
-    own.mkdir()
-    shutil.copy(plane.kubeconfig, own / "kubeconfig")
-    os.chmod(own / "kubeconfig", 0o600)
-    (own / "outputs.json").write_text(json.dumps({"context": "cp", "ingress_host": HOST}))
+    plane.env_state(state, "local", HOST)
     made = Lab(plane, state, home)
     result = made.infra("reconcile", "--env", "local", "--no-wait")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -77,11 +76,7 @@ def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> State:
     """The local lab reconciled into the plane, as `infra up` would leave its state folder."""
     state = tmp_path_factory.mktemp("state")
     home = tmp_path_factory.mktemp("home")
-    own = state / "local"
-    own.mkdir()
-    shutil.copy(plane.kubeconfig, own / "kubeconfig")
-    os.chmod(own / "kubeconfig", 0o600)
-    (own / "outputs.json").write_text(json.dumps({"context": "cp", "ingress_host": HOST}))
+    plane.env_state(state, "local", HOST)
     made = State(plane, state, home)
     done, _ = made.infra("reconcile", "--env", "local", "--no-wait", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
