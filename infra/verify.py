@@ -19,6 +19,7 @@ silently stops grouping, pytest-dev/pytest-xdist#1386, and one lab's probes must
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import xml.etree.ElementTree as ET  # parses only the JUnit files our own pytest runs wrote
@@ -26,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra import proc
 from infra import series as recorded
@@ -39,6 +41,10 @@ from infra.probes.claims import BY_ID, CLAIMS, ORDER, claim_id_of, normalise_ids
 from infra.probes.prerequisites import Prerequisite
 from infra.report import preload, write_report
 from infra.reports import append_step_summary
+
+if TYPE_CHECKING:
+    from infra.doctor.report import DoctorReport
+    from infra.gitops.drift import DriftReport
 
 LIVE_TESTS = TESTS_DIR / "live"
 PASSED, FAILED, ERROR, SKIPPED, BLOCKED = "passed", "failed", "error", "skipped", "blocked"
@@ -478,6 +484,7 @@ def verify(
     shared = prerequisites.dump(results, junit.with_name(f"verify-{env}-prerequisites.json"))
     series_file = junit.with_name(f"verify-{env}-series.jsonl")  # what the probes saw while they polled
     series_file.unlink(missing_ok=True)
+    attached_sections(env).unlink(missing_ok=True)  # a new run: drift/doctor of an older one no longer belong
     environment = {**probe_environment(target, env, shared), recorded.SERIES_VARIABLE: str(series_file)}
     preload()  # the charting library loads in the background while the probes run
     parts, codes = [], []
@@ -494,6 +501,35 @@ def verify(
     say(f"report: {page.html} (written in {page.seconds:.2f}s)")
     say(f"verified in {time.monotonic() - started:.0f}s")
     return VerifyResult(report, junit, markdown, combined_exit(codes), page.html)
+
+
+def attached_sections(env: str) -> Path:
+    """Sections that ``infra drift`` / ``infra doctor`` added to the page of the last verify run (JSON)."""
+    return reports_dir() / f"verify-{env}-sections.json"
+
+
+def attach(env: str, *, doctor: DoctorReport | None = None, drift: DriftReport | None = None) -> Path | None:
+    """Add ``infra doctor``'s or ``infra drift``'s findings to the page of ``env``'s last ``infra verify``.
+
+    One page then tells the whole story of a run (verify, then drift and doctor, as the e2e workflow and a
+    person after ``infra up`` run them). The page is drawn again from its JUnit report and recorded series;
+    sections attached earlier are kept. None when no verify run left a report to attach to.
+    """
+    from infra.report.page import section  # light: charts load only when drawn
+
+    junit, _ = report_paths(env)
+    if not junit.is_file():
+        return None
+    store = attached_sections(env)
+    try:
+        kept = json.loads(store.read_text(encoding="utf-8")) if store.is_file() else {}
+    except (OSError, ValueError):
+        kept = {}
+    anchor, html = section(doctor=doctor, drift=drift)
+    kept = {**(kept if isinstance(kept, dict) else {}), anchor: html}
+    store.write_text(json.dumps(kept), encoding="utf-8")
+    series = recorded.load(junit.with_name(f"verify-{env}-series.jsonl"))
+    return write_report(parse_junit(junit, env), series, junit.parent, attached=kept).html
 
 
 def run_stage(

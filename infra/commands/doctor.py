@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from infra.commands._common import user_errors
+from infra.commands.drift import attach_to_verify_page
 from infra.commands.reconcile import ContextOption, EnvOption, KubeconfigOption
 from infra.console import make_console
 from infra.doctor import DETECTORS, Snapshot, collect, run
@@ -82,6 +83,10 @@ def register(app: typer.Typer) -> None:
         report = run(snapshot)
         markdown = report.markdown()
         append_step_summary(markdown)
+        if from_file is None:  # a live look belongs to this run's story; a saved snapshot does not
+            page = attach_to_verify_page(env, doctor=report)
+            if page is not None:
+                err.print(f"[dim]added to {escape(str(page))}[/]", markup=True, highlight=False)
         if output is Format.json:
             out.print(report.json(), markup=False, highlight=False, soft_wrap=True)
         elif output is Format.markdown:

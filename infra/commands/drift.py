@@ -21,6 +21,17 @@ from infra.paths import reports_dir
 from infra.reports import append_step_summary
 
 
+def attach_to_verify_page(env: str, **section: object) -> Path | None:
+    """This run's drift/doctor section on the page of the environment's last `infra verify` (None: none)."""
+    from infra.verify import attach  # only after the command's own work: verify's page is drawn again
+
+    try:
+        return attach(env, **section)  # type: ignore[arg-type]
+    except InfraError as error:
+        report_error(error)  # the command's own report is written; the page is a bonus
+        return None
+
+
 def default_report_path(env: str) -> Path:
     return reports_dir() / f"drift-{env}.md"
 
@@ -83,4 +94,7 @@ def register(app: typer.Typer) -> None:
         append_step_summary(text)
         print_report(report)
         make_console().print(f"[dim]report: {path}[/]", markup=True, highlight=False)
+        page = attach_to_verify_page(env, drift=report)
+        if page is not None:
+            make_console().print(f"[dim]added to {page}[/]", markup=True, highlight=False)
         raise typer.Exit(report.exit_code)

@@ -13,7 +13,7 @@ beside them). matplotlib is imported only when there are series to draw.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +58,7 @@ def write_report(
     doctor: DoctorReport | None = None,
     drift: DriftReport | None = None,
     generated_at: datetime | None = None,
+    attached: Mapping[str, str] | None = None,
 ) -> ReportFiles:
     """Draw the charts, write them and the page into ``directory``; an unwritable folder is an InfraError.
 
@@ -65,7 +66,9 @@ def write_report(
     """
     started = time.perf_counter()
     charts = render_all(series) if series else []
-    page = render_page(report, series, charts, doctor=doctor, drift=drift, generated_at=generated_at)
+    page = render_page(
+        report, series, charts, doctor=doctor, drift=drift, generated_at=generated_at, attached=attached
+    )
     folder = charts_dir(directory, report.env)
     html = html_path(directory, report.env)
     try:

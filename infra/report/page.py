@@ -13,7 +13,7 @@ the recorded series (:mod:`infra.series`), and, when they ran in the same run, `
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -66,8 +66,10 @@ def render_page(
     doctor: DoctorReport | None = None,
     drift: DriftReport | None = None,
     generated_at: datetime | None = None,
+    attached: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole page as text."""
+    """The whole page as text. ``attached``: sections rendered earlier (:func:`section`) by anchor."""
+    attached = attached or {}
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     by_claim: dict[str, list[Chart]] = {}
     for chart in charts:
@@ -77,8 +79,8 @@ def render_page(
         ("claims", "Claims", _claims(report, series, by_claim)),
         ("recorded", "Other recorded series", _orphans(report, series, by_claim)),
         ("prerequisites", "Prerequisites", _prerequisites(report)),
-        ("doctor", "infra doctor", _doctor(doctor) if doctor is not None else ""),
-        ("drift", "infra drift", _drift(drift) if drift is not None else ""),
+        ("doctor", "infra doctor", _doctor(doctor) if doctor is not None else attached.get("doctor", "")),
+        ("drift", "infra drift", _drift(drift) if drift is not None else attached.get("drift", "")),
     ]
     shown = [(anchor, heading, body) for anchor, heading, body in sections if body]
     nav = " ".join(f'<a href="#{anchor}">{escape(heading)}</a>' for anchor, heading, _ in shown)
@@ -253,6 +255,15 @@ def _prerequisites(report: Report) -> str:
         ]
         out.append("</ul>")
     return "\n".join(out)
+
+
+def section(*, doctor: DoctorReport | None = None, drift: DriftReport | None = None) -> tuple[str, str]:
+    """(anchor, HTML) of the doctor's or the drift's section, to keep and show on a later page."""
+    if doctor is not None:
+        return "doctor", _doctor(doctor)
+    if drift is not None:
+        return "drift", _drift(drift)
+    raise ValueError("section() needs doctor= or drift=")
 
 
 def _doctor(doctor: DoctorReport) -> str:

@@ -150,6 +150,8 @@ def test_the_probes_left_the_lab_as_git_has_it(lab: State, whole_run: Run) -> No
     """After every probe (scales, labels, hand edits, prunes): no drift, and no node keeps a probe's label."""
     drift, _ = lab.infra("drift", "--env", "local")
     assert drift.returncode == 0, drift.stdout[-3000:]
+    page = (lab.state / "reports" / "verify-local.html").read_text(encoding="utf-8")
+    assert '<section id="drift">' in page  # the run's one page: verify's claims, then drift's verdict
     nodes = json.loads(lab.plane.kubectl("get", "nodes", "-o", "json").stdout)["items"]
     assert not [n["metadata"]["name"] for n in nodes if "kiamol" in n["metadata"].get("labels", {})]
     leftovers = json.loads(

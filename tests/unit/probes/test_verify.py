@@ -286,6 +286,9 @@ def fake_run(isolated_state, monkeypatch):
 
 
 def test_cli_reports_failures_with_exit_1(fake_run, isolated_state):
+    older = isolated_state / "state" / "reports" / "verify-local-sections.json"
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_text('{"drift": "<p>drift of an older run</p>"}')  # what infra drift attached last time
     result = CliRunner().invoke(app, ["verify", "--only", "sts-1", "--only", "SQL-3"])
     assert result.exit_code == 1, result.output
     assert sorted(c["argv"][c["argv"].index("-k") + 1] for c in fake_run["calls"]) == [
@@ -310,6 +313,8 @@ def test_cli_reports_failures_with_exit_1(fake_run, isolated_state):
     page = (isolated_state / "state" / "reports" / "verify-local.html").read_text()
     assert "STS-1" in page
     assert "SQL-3" in page
+    assert "drift of an older run" not in page  # a new run starts a new story
+    assert not older.exists()
     assert (isolated_state / "state" / "reports" / "verify-local-sts.log").is_file()
     merged = verifying.parse_junit(isolated_state / "state" / "reports" / "verify-local.xml", "local")
     assert [c.claim for c in merged.claims] == ["STS-1", "SQL-3"]
