@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from infra import proc
 from infra import series as recorded
+from infra.console import WaitBoard, waiting
 from infra.environments import get_environment
 from infra.errors import ClusterUnavailableError, InfraError
 from infra.kube import KubeTarget, ensure_reachable, resolve_target
@@ -61,6 +62,9 @@ CONTEXT_VARIABLE = "INFRA_CONTEXT"
 PREREQUISITES_VARIABLE = "INFRA_PREREQUISITES"
 GITOPS_AREA = "GIT"  # reconciles every lab: runs alone, after the others
 MAX_WORKERS = 6  # pytest processes running side by side (each a Python process with the Kubernetes client)
+# A lab's pytest run never needs this long (its probes' own deadlines add up to minutes): past it, the run is
+# stopped with a clear error instead of hanging `infra verify`. Doubled with --include-slow.
+RUN_DEADLINE_S = 1800
 CAUSE_LINES = 5  # likely causes printed per namespace of a failed claim
 
 
@@ -548,18 +552,24 @@ def run_stage(
     alone = len(stage) == 1
     if not alone:
         say(f"probing side by side: {', '.join(run.name for run in stage)}")
+    deadline = RUN_DEADLINE_S * (2 if include_slow else 1)
 
-    def one(run: Run) -> tuple[Path, int]:
+    def one(run: Run, board: WaitBoard) -> tuple[Path, int]:
         part = junit.with_name(f"verify-{env}-{run.name}.xml")
         part.unlink(missing_ok=True)
         started = time.monotonic()
-        result = proc.run(
-            pytest_argv(env, part, [], include_slow, expression=run.expression),
-            env=environment,
-            check=False,
-            capture=not alone,
-            hint="pytest comes with the project's environment (`pipenv sync --dev`)",
-        )
+        wait = board.add(f"the {run.name} probes", deadline)
+        try:
+            result = proc.run(
+                pytest_argv(env, part, [], include_slow, expression=run.expression),
+                env=environment,
+                check=False,
+                capture=not alone,
+                timeout=deadline,
+                hint="a probe hung past every claim's own deadline: read the run's log, report it as a bug",
+            )
+        finally:
+            wait.finish()
         where = ""
         if not alone:
             log = part.with_suffix(".log")
@@ -573,8 +583,12 @@ def run_stage(
         say(f"{run.name}: done in {time.monotonic() - started:.0f}s (pytest exit {result.returncode}{where})")
         return part, result.returncode
 
-    with ThreadPoolExecutor(max_workers=min(len(stage), MAX_WORKERS)) as pool:
-        return list(pool.map(one, stage))
+    # The runs side by side write to logs: what each is doing shows as a live line (elapsed / deadline) on a
+    # terminal, or a "still waiting" line every 30 s in a CI log. A run alone prints its own progress.
+    if alone:  # its output goes to the terminal as it runs: no live line over it
+        return [one(stage[0], WaitBoard(lambda _line: None, live=False, every=0))]
+    with waiting(say) as board, ThreadPoolExecutor(max_workers=min(len(stage), MAX_WORKERS)) as pool:
+        return list(pool.map(lambda run: one(run, board), stage))
 
 
 def cause_scopes(report: Report) -> list[str | None]:

@@ -307,6 +307,7 @@ def test_cli_reports_failures_with_exit_1(fake_run, isolated_state):
             "INFRA_SERIES_FILE": str(isolated_state / "state" / "reports" / "verify-local-series.jsonl"),
         }
         assert call["capture"] is True  # side by side: each run's output goes to its own log
+        assert call["timeout"] == verifying.RUN_DEADLINE_S  # a hung probe run cannot hang verify
     assert "STS-1" in result.output
     assert "claims FAILED" in result.output
     assert (isolated_state / "state" / "reports" / "verify-local.md").is_file()
