@@ -35,7 +35,7 @@ from infra.contract import StackOutputs
 from infra.errors import ConfigError, InfraError
 from infra.gitops import inventory, prune, rollout
 from infra.gitops.desired import Desired, dump, render_desired, runtime_secret_refs
-from infra.gitops.fields import field_paths, hand_entries, owned_by, removal_patch, subtract
+from infra.gitops.fields import field_paths, hand_entries, merge, owned_by, removal_patch, subtract
 from infra.kube import (
     KubeTarget,
     ObjectRef,
@@ -217,21 +217,12 @@ def hand_additions(objects: Sequence[Mapping[str, Any]]) -> list[HandAdditions]:
             here = list(field_paths(fields))
             if here:
                 paths += [f"{p} (by {entry['manager']})" for p in here]
-                patch = _merge(patch, removal_patch(fields))
+                patch = merge(patch, removal_patch(fields))
         if paths and patch:
             ref = ObjectRef.of(obj, default_namespace="")
             resource = f"{ref.kind.lower()}.{ref.group}" if ref.group else ref.kind.lower()
             found.append(HandAdditions(ref, resource, tuple(sorted(set(paths))), patch))
     return found
-
-
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = (
-            _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
-        )
-    return out
 
 
 def take_back(target: KubeTarget, additions: Sequence[HandAdditions]) -> None:

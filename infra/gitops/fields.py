@@ -178,12 +178,14 @@ def owned_by(obj: Mapping[str, Any], manager: str) -> dict[str, Any]:
     owned: dict[str, Any] = {}
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == manager and isinstance(entry.get("fieldsV1"), dict):
-            owned = _union(owned, entry["fieldsV1"])
+            owned = merge(owned, entry["fieldsV1"])
     return owned
 
 
-def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+def merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge of two mappings (FieldsV1 sets, patches): ``b`` wins where both hold a non-mapping."""
     out = dict(a)
-    for key, sub in b.items():
-        out[key] = _union(out[key], sub) if key in out else sub
+    for key, value in b.items():
+        both = isinstance(out.get(key), Mapping) and isinstance(value, Mapping)
+        out[key] = merge(out[key], value) if both else value
     return out

@@ -118,7 +118,7 @@ def test_reconcile_runs_drift_around_the_reconcile(workflows):
     # the cluster is named on every command: reconcile never acts on $KUBECONFIG alone
     assert "KUBECONFIG=" not in kubeconfig["run"].replace("LAB_KUBECONFIG=", "")
     for i in order:
-        assert '--kubeconfig "$LAB_KUBECONFIG"' in runs[i] or '--kubeconfig "$LAB_KUBECONFIG")' in runs[i]
+        assert '--kubeconfig "$LAB_KUBECONFIG"' in runs[i]
 
 
 def test_e2e_goes_up_verifies_checks_idempotence_and_always_goes_down(workflows):
