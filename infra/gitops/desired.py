@@ -9,6 +9,7 @@ environment's kustomization plus one patch of the host), so the applied Ingress 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,7 +59,13 @@ class Desired:
 
 
 def dump(objects: Iterable[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(list(objects), sort_keys=False)
+    """What ``kubectl apply -f -`` reads: a YAML stream whose documents are the objects written as JSON.
+
+    A YAML dump would leave a string such as ``"18e233"`` unquoted, and kubectl's YAML reader takes a bare
+    ``18e233`` for a number (the API server then refuses a ConfigMap value that is not a string). JSON quotes
+    every string; JSON is YAML, so the stream stays one a YAML reader splits at ``---``.
+    """
+    return "".join("---\n" + json.dumps(obj, separators=(",", ":")) + "\n" for obj in objects)
 
 
 def ingress_hosts(objects: Iterable[dict[str, Any]]) -> list[str]:

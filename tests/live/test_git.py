@@ -6,6 +6,7 @@ never wait for rollouts (``wait=False``): the claims are about objects and field
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -154,7 +155,8 @@ def _overlay_with(directory: Path, env: str, extra: dict) -> Path:
     """A kustomization: the environment's manifests plus one more object (git with an object added)."""
     from infra.environments import get_environment
 
-    (directory / "extra.yaml").write_text(yaml.safe_dump(extra), encoding="utf-8")
+    # JSON (which is YAML) quotes every string: a bare token like 18e233 would read as a number to kustomize.
+    (directory / "extra.yaml").write_text(json.dumps(extra), encoding="utf-8")
     entry = get_environment(env).manifests
     kustomization = {"resources": [os.path.relpath(entry, directory), "extra.yaml"]}
     (directory / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
@@ -227,7 +229,6 @@ def test_git_3_prune_only_what_was_applied(kube, prune_run, case, pruned, retry_
 @pytest.mark.live
 def test_git_4_hpa_target_replicas_not_in_git(kube, env, retry_on):
     """git has no spec.replicas for hpa-demo; the live count is not ours, and a dry-run apply keeps it."""
-    import json
 
     from infra.gitops.apply import FIELD_MANAGER, apply_command
     from infra.gitops.desired import dump, render_desired

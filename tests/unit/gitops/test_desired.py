@@ -35,3 +35,19 @@ def test_the_runtime_secrets_are_declared_by_the_manifests(isolated_state):
 def test_a_folder_without_kustomization_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="is not a kustomization"):
         render_desired("local", entry=tmp_path)
+
+
+def test_dump_keeps_strings_that_look_like_numbers_strings_for_a_yaml_1_2_reader():
+    """kubectl reads its input as YAML, where a bare 18e233 is a float: such a token must stay a string."""
+    from ruamel.yaml import YAML
+
+    from infra.gitops.desired import dump
+
+    values = {"probe": "18e233", "short": "1e3", "octal": "0o17", "yes": "yes", "null": "null", "n": "7"}
+    objects = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": values},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+    ]
+    read = list(YAML(typ="safe", pure=True).load_all(dump(objects)))
+    assert read == objects
+    assert dump([]) == ""
