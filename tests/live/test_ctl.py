@@ -476,7 +476,12 @@ def test_ctl_8_config_and_secret_reach_the_pod(kube, env, token, undo, needs_rea
         assert result.rc == 0, f"cat {path} in {name}: {result.stderr.strip()}"
         return result.stdout
 
-    env_vars = ctl.parse_env(kube.sh(name, NAMESPACE, "printenv").stdout)
+    def read_env() -> str:
+        result = kube.sh(name, NAMESPACE, "env")
+        assert result.rc == 0, f"env in {name}: {result.stderr.strip()}"
+        return result.stdout
+
+    env_vars = ctl.parse_env(read_env())
     ctl.check_values("environment", env_vars, {"GREETING": greeting, "MOTTO": motto})
     files = {"/config/greeting": read("/config/greeting"), "/secret/motto": read("/secret/motto")}
     ctl.check_values("mounted files", files, {"/config/greeting": greeting, "/secret/motto": motto})
@@ -505,7 +510,7 @@ def test_ctl_8_config_and_secret_reach_the_pod(kube, env, token, undo, needs_rea
     after = kube.pod(NAMESPACE, name)
     assert after["metadata"]["uid"] == uid, f"{name} was replaced"
     assert after["status"]["containerStatuses"][0]["restartCount"] == restarts, f"{name} restarted"
-    still = ctl.parse_env(kube.sh(name, NAMESPACE, "printenv").stdout)
+    still = ctl.parse_env(read_env())
     ctl.check_values("environment after the edit", still, {"GREETING": greeting})
 
 
