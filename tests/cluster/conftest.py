@@ -37,6 +37,18 @@ def _in_tier(item: pytest.Item) -> bool:
     return item.path.is_relative_to(HERE)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "node_fault: stops the real node's kubelet; runs after every other test of the tier"
+    )
+
+
+def _order(item: pytest.Item) -> tuple[bool, bool]:
+    """Hollow-node tests first, then real-node tests, then the ones that break the real node."""
+    real = _in_tier(item) and "real_node" in getattr(item, "fixturenames", ())
+    return real, real and item.get_closest_marker("node_fault") is not None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test of this directory ``cluster``; skip them all, with the reason, without binaries.
 
@@ -51,7 +63,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if skip is not None:
                 item.add_marker(skip)
     # Real-node tests last: the node (and its NotReady spell) must not change what the hollow-node tests see.
-    items.sort(key=lambda item: _in_tier(item) and "real_node" in getattr(item, "fixturenames", ()))
+    items.sort(key=_order)
 
 
 def _say(config: pytest.Config, line: str) -> None:

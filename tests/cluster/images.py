@@ -16,6 +16,10 @@ What each one is made of:
   whoami's first line ``Hostname: <pod name>`` plus the request line, and ``/health`` with 200. That covers
   the labs' use (which pod answered; readiness). A probe that needs any other whoami output (its headers
   echo, ``/api``, ``/data``) needs the real image: :data:`STAND_INS` says so.
+- ``nginx:1.30.5-alpine``: a STAND-IN, busybox ``httpd`` on port 80 serving a default page from
+  ``/usr/share/nginx/html``, with ``/bin/sh`` (the StatefulSet lab's probes write and read files under
+  ``/data`` through it; the DaemonSet lab only needs its pods to run). nginx's proxying (the NLB
+  proxy-protocol patch) needs the real image.
 - ``registry.k8s.io/e2e-test-images/resource-consumer:1.13``: ``resource-consumer`` and ``consume-cpu``
   built from ``test/images/resource-consumer`` of the same Kubernetes tree (in ``KUBEBUILDER_ASSETS``), laid
   out as the upstream image does (``/consumer``, ``/consume-cpu/consume-cpu``). Its HPA claims still need
@@ -42,6 +46,7 @@ from typing import Any
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.1"
 BUSYBOX_IMAGE = "busybox:1.37.0"
 WHOAMI_IMAGE = "traefik/whoami:v1.11.0"
+NGINX_IMAGE = "nginx:1.30.5-alpine"
 RESOURCE_CONSUMER_IMAGE = "registry.k8s.io/e2e-test-images/resource-consumer:1.13"
 BUSYBOX_BINARY = Path("/bin/busybox")  # Debian busybox-static: one static binary, every applet
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,12 +55,13 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STAND_INS = {
     WHOAMI_IMAGE: "a busybox httpd stand-in: only `Hostname: <pod>`, the request line and /health; "
     "whoami's header echo, /api and /data need the real image (a full cluster)",
+    NGINX_IMAGE: "a busybox httpd stand-in on port 80 serving nginx's default page and /bin/sh: what the "
+    "StatefulSet and DaemonSet labs use; nginx's proxying and configuration need the real image",
 }
 # Lab images that cannot be built here (no registry, no Debian package): their claims need a full cluster.
 NOT_HERE = {
     "mysql:8.0.46": "MySQL 8 server (SQL lab: replication, backups)",
     "percona/percona-xtrabackup:8.0.35-36.1": "XtraBackup (SQL lab: clone and backup init containers)",
-    "nginx:1.30.5-alpine": "nginx (StatefulSet lab's web pods, DaemonSet lab, NLB proxy-protocol patch)",
     "registry.k8s.io/ingress-nginx/controller": "ingress-nginx (every claim reached through the Ingress)",
     "registry.k8s.io/metrics-server/metrics-server": "metrics-server (HPA scaling, kubectl top)",
     "registry.k8s.io/coredns/coredns": "CoreDNS (any claim that resolves a Service or pod by name)",
@@ -205,14 +211,33 @@ def _busybox_tree(root: Path, busybox: Path) -> None:
     (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
 
 
-WHOAMI_ENTRYPOINT = """#!/bin/sh
+# PID 1 in a container gets no default action for SIGTERM: busybox httpd run directly would ignore the
+# kubelet's stop signal and hold every pod deletion for its whole grace period. whoami and nginx exit on
+# SIGTERM, so the stand-ins' shell (PID 1) traps it, stops httpd and exits.
+SERVE_UNTIL_TERM = """httpd -f -p "$port" -h "$root" &
+trap 'kill $! 2>/dev/null; exit 0' TERM INT
+wait
+"""
+WHOAMI_ENTRYPOINT = (
+    """#!/bin/sh
 # Stand-in for traefik/whoami (see the tier's images.py): busybox httpd on --port (default 80).
 port=80
+root=/www
 for arg in "$@"; do
   case "$arg" in --port=*) port="${arg#--port=}" ;; esac
 done
-exec httpd -f -p "$port" -h /www
 """
+    + SERVE_UNTIL_TERM
+)
+NGINX_ROOT = "/usr/share/nginx/html"
+NGINX_ENTRYPOINT = (
+    f"""#!/bin/sh
+# Stand-in for nginx (see the tier's images.py): busybox httpd on port 80, nginx's default page.
+port=80
+root={NGINX_ROOT}
+"""
+    + SERVE_UNTIL_TERM
+)
 # busybox httpd runs /cgi-bin/index.cgi for a directory without index.html: that is "/" here.
 WHOAMI_CGI = """#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
@@ -255,6 +280,14 @@ def _whoami(root: Path, assets: Path) -> None:
     (root / "www" / "health").write_text("")
 
 
+def _nginx(root: Path, assets: Path) -> None:
+    _busybox_tree(root, BUSYBOX_BINARY)
+    _executable(root / "docker-entrypoint.sh", NGINX_ENTRYPOINT)
+    page = root / NGINX_ROOT.lstrip("/") / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<!DOCTYPE html>\n<title>Welcome to nginx!</title>\n<h1>Welcome to nginx!</h1>\n")
+
+
 def _resource_consumer(root: Path, assets: Path) -> None:
     _busybox_tree(root, BUSYBOX_BINARY)
     shutil.copy2(assets / "resource-consumer", root / "consumer")
@@ -266,6 +299,7 @@ RECIPES = (
     Recipe(PAUSE_IMAGE, _pause, entrypoint=["/pause"], user="65535:65535"),
     Recipe(BUSYBOX_IMAGE, _busybox, cmd=["sh"]),
     Recipe(WHOAMI_IMAGE, _whoami, entrypoint=["/whoami"]),
+    Recipe(NGINX_IMAGE, _nginx, entrypoint=["/docker-entrypoint.sh"]),
     Recipe(RESOURCE_CONSUMER_IMAGE, _resource_consumer, entrypoint=["/consumer"]),
 )
 

@@ -13,18 +13,18 @@ which grants get/list/watch and nothing else: if the doctor finds the problems a
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli import Cli
 from plane import ControlPlane
 
-INFRA = Path(sys.executable).parent / "infra"
 PROBLEMS = textwrap.dedent("""\
     apiVersion: v1
     kind: Pod
@@ -81,23 +81,11 @@ EXPECTED = {
 }
 
 
-def doctor(tmp_path: Path, kubeconfig: Path, namespace: str) -> tuple[subprocess.CompletedProcess[str], Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME", "GITHUB_STEP_SUMMARY")}
-    env |= {
-        "INFRA_STATE_DIR": str(tmp_path / "state"),
-        "HOME": str(tmp_path / "home"),
-        "NO_COLOR": "1",
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-    }
-    done = subprocess.run(
-        [str(INFRA), "doctor", "--kubeconfig", str(kubeconfig), "--namespace", namespace, "-o", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+def doctor(
+    plane: ControlPlane, tmp_path: Path, kubeconfig: Path, namespace: str
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    cli = Cli(plane, tmp_path / "state", tmp_path / "home")
+    done = cli.infra("doctor", "--kubeconfig", str(kubeconfig), "--namespace", namespace, "-o", "json")
     try:
         return done, json.loads(done.stdout)
     except ValueError:
@@ -119,10 +107,18 @@ def condition(plane: ControlPlane, namespace: str, what: str, kind: str) -> dict
     return next((c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
 
 
-@pytest.fixture
-def problems(plane: ControlPlane, namespace: str) -> str:
+@pytest.fixture(scope="module")
+def problems(plane: ControlPlane) -> Iterator[str]:
+    """One namespace with every problem, for the module: the tests only read it (the HPA controller takes a
+    sync period to report, so it is made once)."""
     if not (plane.node_names and plane.has["kube-controller-manager"] and plane.has["kube-scheduler"]):
         pytest.skip("needs kube-controller-manager, kube-scheduler and kubemark in KUBEBUILDER_ASSETS")
+    namespace = f"doctor-{uuid.uuid4().hex[:8]}"
+    plane.kubectl("create", "namespace", namespace)
+    wait_for(
+        lambda: plane.exists(f"/api/v1/namespaces/{namespace}/serviceaccounts/default"),
+        "the namespace's default ServiceAccount",
+    )
     plane.kubectl("-n", namespace, "apply", "-f", "-", input=PROBLEMS)
     wait_for(
         lambda: condition(plane, namespace, "pod/too-big", "PodScheduled").get("reason") == "Unschedulable",
@@ -134,11 +130,14 @@ def problems(plane: ControlPlane, namespace: str) -> str:
         ),
         "the HPA controller to report FailedGetScale",
     )
-    return namespace
+    try:
+        yield namespace
+    finally:
+        plane.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
 
 
 def test_doctor_names_each_problem_the_control_plane_decided(plane: ControlPlane, problems: str, tmp_path):
-    done, report = doctor(tmp_path, plane.kubeconfig, problems)
+    done, report = doctor(plane, tmp_path, plane.kubeconfig, problems)
     assert done.returncode == 1, done.stderr
     found = {(f["id"], f["object"]) for f in report["findings"]}
     assert {(i, o.format(ns=problems)) for i, o in EXPECTED} <= found
@@ -158,7 +157,7 @@ def test_a_view_only_user_gets_the_same_namespaced_findings(plane: ControlPlane,
     binding = f"doctor-view-{problems}"
     plane.kubectl("create", "clusterrolebinding", binding, "--clusterrole=view", f"--user={user}")
     try:
-        done, report = doctor(tmp_path, plane.user_kubeconfig(user), problems)
+        done, report = doctor(plane, tmp_path, plane.user_kubeconfig(user), problems)
     finally:
         plane.kubectl("delete", "clusterrolebinding", binding, "--ignore-not-found", check=False)
     assert done.returncode == 1, done.stderr

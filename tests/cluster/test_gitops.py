@@ -11,51 +11,20 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cli import INFRA, Cli
 from plane import ControlPlane
 
 REPO = Path(__file__).resolve().parents[2]
-INFRA = Path(sys.executable).parent / "infra"
-HOST = "127-0-0-1.nip.io"
 OWNERSHIP = {"app.kubernetes.io/managed-by": "infra", "app.kubernetes.io/part-of": "k8s-labs"}
 
 
-@dataclass
-class Lab:
-    plane: ControlPlane
-    state: Path
-    home: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME")}
-        return {**base, "INFRA_STATE_DIR": str(self.state), "HOME": str(self.home), "NO_COLOR": "1", **extra}
-
-    def infra(self, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(INFRA), *args],
-            env=self.env(**extra),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def get(self, *args: str) -> dict[str, Any]:
-        return json.loads(self.plane.kubectl("get", *args, "-o", "json").stdout)
-
-    def exists(self, *args: str) -> bool:
-        return bool(self.plane.kubectl("get", *args, "--ignore-not-found", "-o", "name").stdout.strip())
-
-
-def versions(lab: Lab) -> dict[str, tuple[Any, ...]]:
+def versions(lab: Cli) -> dict[str, tuple[Any, ...]]:
     """Per object the lab applied (its inventory): what a write by the toolkit would change.
 
     The generation (spec writes) and the ``infra`` field manager's entry (its time moves on any write the
@@ -92,18 +61,15 @@ def versions(lab: Lab) -> dict[str, tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Lab:
+def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """The local lab reconciled once into the plane, as `infra up` would leave its state folder."""
-    state = tmp_path_factory.mktemp("state")
-    home = tmp_path_factory.mktemp("home")
-    plane.env_state(state, "local", HOST)
-    made = Lab(plane, state, home)
+    made = Cli.for_env(plane, tmp_path_factory.mktemp("gitops"))
     result = made.infra("reconcile", "--env", "local", "--no-wait")
     assert result.returncode == 0, result.stdout + result.stderr
     return made
 
 
-def test_reconcile_names_the_cluster_before_it_changes_anything(lab: Lab) -> None:
+def test_reconcile_names_the_cluster_before_it_changes_anything(lab: Cli) -> None:
     result = lab.infra("reconcile", "--env", "local", "--no-wait", "--dry-run")
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
@@ -112,7 +78,7 @@ def test_reconcile_names_the_cluster_before_it_changes_anything(lab: Lab) -> Non
     assert "kubeconfig" in first
 
 
-def test_git_1_after_a_reconcile_drift_is_empty_and_a_second_reconcile_changes_nothing(lab: Lab) -> None:
+def test_git_1_after_a_reconcile_drift_is_empty_and_a_second_reconcile_changes_nothing(lab: Cli) -> None:
     drift = lab.infra("drift", "--env", "local")
     assert drift.returncode == 0, drift.stdout + drift.stderr
     assert "no drift" in drift.stdout
@@ -123,7 +89,7 @@ def test_git_1_after_a_reconcile_drift_is_empty_and_a_second_reconcile_changes_n
     assert len(before) >= 20
 
 
-def test_every_rendered_object_of_both_environments_passes_a_server_side_dry_run(lab: Lab) -> None:
+def test_every_rendered_object_of_both_environments_passes_a_server_side_dry_run(lab: Cli) -> None:
     for env in ("local", "aws"):
         text = subprocess.run(
             [str(lab.plane.kubectl_binary), "kustomize", str(REPO / "manifests" / "envs" / env)],
@@ -151,7 +117,7 @@ def test_every_rendered_object_of_both_environments_passes_a_server_side_dry_run
         assert result.stdout.count("serverside-applied") == len(objects)
 
 
-def test_git_2_hand_edits_are_drift_and_the_next_reconcile_undoes_them(lab: Lab) -> None:
+def test_git_2_hand_edits_are_drift_and_the_next_reconcile_undoes_them(lab: Cli) -> None:
     k = lab.plane.kubectl
     k("scale", "deployment/web", "-n", "lab-tls", "--replicas=5")
     k("label", "deployment/web", "-n", "lab-tls", "team=hand")
@@ -175,7 +141,7 @@ def test_git_2_hand_edits_are_drift_and_the_next_reconcile_undoes_them(lab: Lab)
     assert lab.infra("drift", "--env", "local").returncode == 0
 
 
-def test_git_4_reconcile_leaves_the_autoscaled_replicas_alone(lab: Lab) -> None:
+def test_git_4_reconcile_leaves_the_autoscaled_replicas_alone(lab: Cli) -> None:
     lab.plane.kubectl("scale", "deployment/hpa-demo", "-n", "lab-hpa", "--replicas=3")
     result = lab.infra("reconcile", "--env", "local", "--no-wait")
     assert result.returncode == 0, result.stderr
@@ -193,7 +159,7 @@ def _labelled_configmap(name: str, namespace: str) -> str:
     )
 
 
-def test_git_3_prune_removes_only_what_the_last_apply_wrote(lab: Lab, tmp_path: Path) -> None:
+def test_git_3_prune_removes_only_what_the_last_apply_wrote(lab: Cli, tmp_path: Path) -> None:
     k = lab.plane.kubectl
     k("create", "namespace", "unrelated")
     for name, namespace in (("decoy", "kube-system"), ("decoy", "unrelated"), ("decoy", "lab-sts")):
@@ -237,7 +203,7 @@ def test_git_3_prune_removes_only_what_the_last_apply_wrote(lab: Lab, tmp_path: 
 
 
 def test_no_command_that_changes_a_cluster_falls_back_to_the_users_kubeconfig(
-    lab: Lab, tmp_path: Path
+    lab: Cli, tmp_path: Path
 ) -> None:
     """A fake HOME whose ~/.kube/config points at this plane, no environment kubeconfig: nothing applied."""
     home = tmp_path / "home"
@@ -255,15 +221,7 @@ def test_no_command_that_changes_a_cluster_falls_back_to_the_users_kubeconfig(
             ["reconcile", "--env", "aws", "--no-wait"],
             ["reconcile", "--env", "local", "--no-wait"],
         ):
-            result = subprocess.run(
-                [str(INFRA), *command],
-                env={**{k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME")}, **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
+            result = lab.infra(*command, timeout=60, **env)
             assert result.returncode == 2, result.stdout + result.stderr
             assert "no cluster named for the" in result.stderr
             assert "Traceback" not in result.stderr
@@ -272,7 +230,7 @@ def test_no_command_that_changes_a_cluster_falls_back_to_the_users_kubeconfig(
     assert after == inventory_before
 
 
-def test_a_read_only_command_may_use_kubeconfig_and_says_so(lab: Lab, tmp_path: Path) -> None:
+def test_a_read_only_command_may_use_kubeconfig_and_says_so(lab: Cli, tmp_path: Path) -> None:
     empty_state = tmp_path / "state"
     empty_state.mkdir()
     result = lab.infra(
@@ -293,7 +251,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_an_api_server_gone_mid_reconcile_loses_nothing_and_the_next_reconcile_converges(lab: Lab) -> None:
+def test_an_api_server_gone_mid_reconcile_loses_nothing_and_the_next_reconcile_converges(lab: Cli) -> None:
     secret_before = lab.get("secret", "mysql-credentials", "-n", "lab-mysql")["data"]
     refs_before = set(versions(lab))
     lab.plane.kubectl("delete", "service", "web-headless", "-n", "lab-sts")  # something for it to do
@@ -326,7 +284,7 @@ def test_an_api_server_gone_mid_reconcile_loses_nothing_and_the_next_reconcile_c
     assert lab.infra("drift", "--env", "local").returncode == 0
 
 
-def test_a_field_owned_by_another_manager_is_a_conflict_with_the_fix(lab: Lab) -> None:
+def test_a_field_owned_by_another_manager_is_a_conflict_with_the_fix(lab: Cli) -> None:
     patch = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -352,7 +310,7 @@ def test_a_field_owned_by_another_manager_is_a_conflict_with_the_fix(lab: Lab) -
     assert lab.get("deployment", "web", "-n", "lab-tls")["spec"]["replicas"] == 3
 
 
-def _wrong_server_ca(lab: Lab, tmp_path: Path) -> Path:
+def _wrong_server_ca(lab: Cli, tmp_path: Path) -> Path:
     import base64
     import datetime as dt
 
@@ -392,7 +350,7 @@ def _wrong_server_ca(lab: Lab, tmp_path: Path) -> Path:
     ],
 )
 def test_credentials_and_trust_failures_each_get_their_own_line(
-    lab: Lab, tmp_path: Path, case: str, expected: str
+    lab: Cli, tmp_path: Path, case: str, expected: str
 ) -> None:
     if case == "wrong-ca":
         kubeconfig = _wrong_server_ca(lab, tmp_path)

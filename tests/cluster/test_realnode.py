@@ -1,9 +1,11 @@
 """Probe paths on real pods: a real kubelet (``realnode-0``, realnode.py) runs the containers.
 
-What hollow nodes cannot decide, decided here: a pod that runs, its logs and exec, HTTP to its IP, a Service
-by ClusterIP (kube-proxy in iptables mode) from the node and from a pod, Jobs that complete or hit their
-deadline, a ConfigMap change reaching a mounted file, the kubelet's QoS placement, how a failed exec reads to
-the DNS probe, a killed container restarted, a stopped kubelet seen as a NotReady node by ``infra doctor``.
+What hollow nodes cannot decide, decided here with pods of the tests' own: a pod that runs, its logs and exec,
+HTTP to its IP, a Service by ClusterIP (kube-proxy in iptables mode) from the node and from a pod, the
+kubelet's QoS placement, how a failed exec reads to the DNS probe, a killed container restarted, a stopped
+kubelet seen as a NotReady node by ``infra doctor``. Jobs that complete or hit their deadline and a
+ConfigMap change reaching a mounted file are the labs' own claims (CTL-7, CTL-8): their probes run on this
+node in test_realnode_labs.py.
 
 Every pod here is pinned to the real node (:func:`realnode.pinned`) and uses the images the tier builds
 (images.py): ``busybox:1.37.0``, the ``traefik/whoami:v1.11.0`` stand-in and ``registry.k8s.io/pause``.
@@ -13,9 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,12 +24,12 @@ import images
 import pytest
 import requests
 import yaml
+from cli import Cli
 from plane import ControlPlane
 from realnode import RealNode, pinned
 
 from infra.probes.dns import ExecFailed, LookupFailed, lookup_answer
 
-INFRA = Path(sys.executable).parent / "infra"
 REPO = Path(__file__).resolve().parents[2]
 LOOKUP = ["nslookup", "-type=a", "kubernetes.default.svc.cluster.local."]
 
@@ -173,65 +172,7 @@ def test_a_service_routes_by_cluster_ip_from_the_node_and_from_a_pod(
     assert seen <= backends, seen  # every answer came from one of the Service's pods
 
 
-# --- Jobs, ConfigMaps, QoS ----------------------------------------------------------------------------------
-
-
-def job(name: str, command: str, **spec: Any) -> dict[str, Any]:
-    template = pinned({"restartPolicy": "Never", "containers": [busybox("main", command)]})
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {"backoffLimit": 0, "template": {"spec": template}, **spec},
-    }
-
-
-def test_a_job_completes_and_one_hits_its_deadline(plane: ControlPlane, real_node: RealNode, namespace: str):
-    apply(plane, namespace, job("done", "echo job-ran"), job("late", "sleep 60", activeDeadlineSeconds=3))
-    done = eventually(
-        lambda: condition(get(plane, namespace, "job/done"), "Complete").get("status") == "True",
-        "job/done Complete",
-    )
-    assert done
-    assert plane.kubectl("-n", namespace, "logs", "job/done").stdout.strip() == "job-ran"
-    failed = eventually(
-        lambda: condition(get(plane, namespace, "job/late"), "Failed") or None, "job/late Failed"
-    )
-    assert failed["reason"] == "DeadlineExceeded", failed
-
-
-def test_a_configmap_update_reaches_the_mounted_file_without_a_restart(
-    plane: ControlPlane, real_node: RealNode, namespace: str
-):
-    config = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "settings"},
-        "data": {"mode": "one"},
-    }
-    reader = busybox(
-        "reader", "exec sleep 3600", volumeMounts=[{"name": "settings", "mountPath": "/etc/app"}]
-    )
-    apply(
-        plane,
-        namespace,
-        config,
-        pod("reader", [reader], volumes=[{"name": "settings", "configMap": {"name": "settings"}}]),
-    )
-    wait_ready(plane, namespace, "reader")
-    before = get(plane, namespace, "pod/reader")["status"]["containerStatuses"][0]
-    read = ["-n", namespace, "exec", "reader", "--", "cat", "/etc/app/mode"]
-    assert plane.kubectl(*read).stdout == "one"
-    plane.kubectl(
-        "-n", namespace, "patch", "configmap/settings", "--type=merge", "-p", '{"data":{"mode":"two"}}'
-    )
-    started = time.monotonic()
-    eventually(
-        lambda: plane.kubectl(*read).stdout == "two", "the mounted file to say two", timeout=90, every=1
-    )
-    after = get(plane, namespace, "pod/reader")["status"]["containerStatuses"][0]
-    assert (after["containerID"], after["restartCount"]) == (before["containerID"], 0)
-    assert time.monotonic() - started < 60
+# --- QoS ----------------------------------------------------------------------------------------------------
 
 
 def test_the_kubelet_places_each_qos_class_in_its_own_cgroup(
@@ -306,11 +247,12 @@ def test_a_killed_container_is_restarted_and_counted(
     assert status["lastState"]["terminated"]["exitCode"] == 1
 
 
+@pytest.mark.node_fault
 def test_a_stopped_kubelet_makes_the_node_not_ready_and_doctor_names_it(
     plane: ControlPlane, real_node: RealNode, tmp_path: Path
 ):
-    """Runs last in this file: the node is Ready again afterwards, but it takes the controller's grace
-    period (about 50 s) to notice a silent kubelet."""
+    """Runs last in the tier (``node_fault``): the node is Ready again afterwards, but it takes the
+    controller's grace period to notice a silent kubelet."""
     real_node.stop_kubelet()
     try:
         eventually(
@@ -319,17 +261,8 @@ def test_a_stopped_kubelet_makes_the_node_not_ready_and_doctor_names_it(
             timeout=120,
             every=2,
         )
-        env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME", "GITHUB_STEP_SUMMARY")}
-        env |= {"INFRA_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
-        done = subprocess.run(
-            [str(INFRA), "doctor", "--kubeconfig", str(plane.kubeconfig), "-o", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        cli = Cli(plane, tmp_path / "state", tmp_path / "home")
+        done = cli.infra("doctor", "--kubeconfig", str(plane.kubeconfig), "-o", "json", timeout=120)
         assert done.returncode == 1, done.stderr
         findings = json.loads(done.stdout)["findings"]
         named = [f for f in findings if f["id"] == "NODE-NOT-READY"]

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
-import sys
-import time
-import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli import BIN, Cli, junit_cases
 from plane import ControlPlane
 
 REPO = Path(__file__).resolve().parents[2]
-INFRA = Path(sys.executable).parent / "infra"
-HOST = "127-0-0-1.nip.io"
 DECIDED_BY_THE_CONTROL_PLANE = ["ENV-1", "TLS-2", "STS-3", "STS-4", "QOS-1", "QOS-2", "HPA-1", "HPA-4"]
 DECIDED_BY_THE_CONTROL_PLANE += ["GIT-1", "GIT-2", "GIT-3", "GIT-4"]
 DECIDED_BY_THE_CONTROL_PLANE += ["CTL-1", "CTL-2", "CTL-3", "CTL-4", "CTL-5", "CTL-6", "CTL-9"]
@@ -35,52 +31,15 @@ DECIDED_BY_THE_CONTROL_PLANE += ["CTL-1", "CTL-2", "CTL-3", "CTL-4", "CTL-5", "C
 WHOLE_RUN_BOUND_S = 300
 
 
-@dataclass
-class State:
-    plane: ControlPlane
-    state: Path
-    home: Path
-
-    def infra(self, *args: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], float]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("KUBECONFIG", "HOME") and not k.startswith("INFRA_")
-        }
-        env.update(INFRA_STATE_DIR=str(self.state), HOME=str(self.home), NO_COLOR="1", COLUMNS="200")
-        started = time.monotonic()
-        done = subprocess.run(
-            [str(INFRA), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        return done, time.monotonic() - started
-
-    def report(self) -> dict[str, tuple[str, str]]:
-        """Claim -> (result, detail), from the Markdown summary verify wrote."""
-        rows = {}
-        for line in (self.state / "reports" / "verify-local.md").read_text(encoding="utf-8").splitlines():
-            cells = [c.strip() for c in line.strip("|").split(" | ")]
-            if len(cells) == 5 and "-" in cells[0] and cells[0][:3].isupper():
-                detail = re.sub(r"^\[[^\]]*\] ", "", cells[4])  # without the case's parameter: "[https-200] "
-                rows[cells[0]] = (cells[1].split()[-1], detail)
-        return rows
-
-
 @pytest.fixture(scope="module")
-def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> State:
-    """The local lab reconciled into the plane, as `infra up` would leave its state folder."""
-    state = tmp_path_factory.mktemp("state")
-    home = tmp_path_factory.mktemp("home")
-    plane.env_state(state, "local", HOST)
-    made = State(plane, state, home)
-    done, _ = made.infra("reconcile", "--env", "local", "--no-wait", timeout=300)
+def lab(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """The local lab reconciled into the plane, as `infra up` would leave its state folder; removed after the
+    module, without waiting (the real-node tests that come later reconcile the lab anew)."""
+    made = Cli.for_env(plane, tmp_path_factory.mktemp("verify"))
+    done = made.infra("reconcile", "--env", "local", "--no-wait", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    return made
+    yield made
+    made.remove_lab(wait=False)
 
 
 @dataclass
@@ -92,13 +51,13 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def whole_run(lab: State) -> Run:
+def whole_run(lab: Cli) -> Run:
     """One `infra verify --env local --kubeconfig <plane>`: every claim, as a user runs it.
 
     One run answers every question below (CI's time is better spent than on three runs of the same probes).
     """
-    done, seconds = lab.infra("verify", "--env", "local", "--kubeconfig", str(lab.plane.kubeconfig))
-    cases = _cases(lab.state / "reports" / "verify-local.xml")
+    done, seconds = lab.timed("verify", "--env", "local", "--kubeconfig", str(lab.plane.kubeconfig))
+    cases = junit_cases(lab.state / "reports" / "verify-local.xml")
     print(f"infra verify --env local on the addon-less plane: {seconds:.0f}s")
     for line in done.stdout.splitlines():  # where the time went (shown with pytest -s)
         if line.startswith(("prerequisite ", "probing side by side", "verified in")) or ": done in " in line:
@@ -106,7 +65,7 @@ def whole_run(lab: State) -> Run:
     return Run(done, seconds, lab.report(), cases)
 
 
-def test_claims_the_control_plane_decides_pass(lab: State, whole_run: Run) -> None:
+def test_claims_the_control_plane_decides_pass(lab: Cli, whole_run: Run) -> None:
     rows = whole_run.rows
     for claim in DECIDED_BY_THE_CONTROL_PLANE:
         assert rows[claim][0] == "passed", (claim, rows[claim], whole_run.done.stdout[-4000:])
@@ -146,9 +105,9 @@ def test_the_whole_verify_on_a_cluster_without_addons_finishes_well_within_its_g
     assert whole_run.seconds < WHOLE_RUN_BOUND_S, f"infra verify took {whole_run.seconds:.0f}s"
 
 
-def test_the_probes_left_the_lab_as_git_has_it(lab: State, whole_run: Run) -> None:
+def test_the_probes_left_the_lab_as_git_has_it(lab: Cli, whole_run: Run) -> None:
     """After every probe (scales, labels, hand edits, prunes): no drift, and no node keeps a probe's label."""
-    drift, _ = lab.infra("drift", "--env", "local")
+    drift = lab.infra("drift", "--env", "local")
     assert drift.returncode == 0, drift.stdout[-3000:]
     page = (lab.state / "reports" / "verify-local.html").read_text(encoding="utf-8")
     assert '<section id="drift">' in page  # the run's one page: verify's claims, then drift's verdict
@@ -162,7 +121,7 @@ def test_the_probes_left_the_lab_as_git_has_it(lab: State, whole_run: Run) -> No
     assert not [p for p in leftovers if not p["metadata"].get("deletionTimestamp")], leftovers
 
 
-def test_a_probe_run_by_plain_pytest_on_hollow_nodes_skips_at_once(lab: State, tmp_path: Path) -> None:
+def test_a_probe_run_by_plain_pytest_on_hollow_nodes_skips_at_once(lab: Cli, tmp_path: Path) -> None:
     """CTL-7, CTL-8, CTL-10 by `pytest tests/live` (no verify gate before them): skipped with why, fast."""
     junit = tmp_path / "needs-pods.xml"
     env = {
@@ -171,7 +130,7 @@ def test_a_probe_run_by_plain_pytest_on_hollow_nodes_skips_at_once(lab: State, t
     env.update(INFRA_ENV="local", INFRA_KUBECONFIG=str(lab.plane.kubeconfig), HOME=str(lab.home))
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "pytest"),
+            str(BIN / "pytest"),
             "tests/live/test_ctl.py",
             *("-m", "live", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"),
             *("-k", "test_ctl_7_ or test_ctl_8_ or test_ctl_10_"),
@@ -185,25 +144,12 @@ def test_a_probe_run_by_plain_pytest_on_hollow_nodes_skips_at_once(lab: State, t
         cwd=REPO,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    cases = _cases(junit)
+    cases = junit_cases(junit)
     assert sorted(name.split("_")[2] for name in cases) == ["10", "7", "8"], sorted(cases)
     for name, (outcome, seconds, message) in cases.items():
         assert outcome == "skipped", f"{name}: {outcome} {message}"
         assert "needs real pods: the nodes run no containers" in message, f"{name}: {message}"
         assert seconds < 10, f"{name} took {seconds:.1f}s to skip"
-
-
-def _cases(junit: Path) -> dict[str, tuple[str, float, str]]:
-    """Test name -> (outcome, seconds, message) from a pytest JUnit report."""
-    cases = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our own pytest run's report
-        outcome, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            found = case.find(tag)
-            if found is not None:
-                outcome, message = tag, found.get("message", "")
-        cases[case.get("name", "")] = (outcome, float(case.get("time", 0)), message)
-    return cases
 
 
 def _needing_pods_or_addons() -> list[str]:
