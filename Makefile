@@ -118,17 +118,24 @@ reconcile: deps ## Apply the manifests (server-side, owned objects pruned)
 # pytest and the lint steps run side by side (-k: every failure is shown, not only the first); make prints
 # each one's output in one piece when it ends and names the failed ones at the end.
 LINT_STEPS := lint-ruff lint-format lint-yaml lint-playbooks lint-ansible lint-workflows
+# `make test` leaves out lint-playbooks: pytest's test_syntax_check_with_recorded_inventory runs the same
+# `ansible-playbook --syntax-check` of site.yml with both recorded inventories (and render.yml with them).
+TEST_LINT_STEPS := $(filter-out lint-playbooks,$(LINT_STEPS))
+# pytest on two xdist workers, a test file at a time (an area sharing costly session fixtures, aws, as one
+# unit), the slowest files first: tests/unit/conftest.py. UNIT_WORKERS=0 runs it in this one process.
+UNIT_WORKERS ?= 2
+UNIT_XDIST := $(if $(filter-out 0,$(UNIT_WORKERS)),-n $(UNIT_WORKERS) --dist loadfile --no-loadscope-reorder)
 .PHONY: unit-run $(LINT_STEPS)
 
 test: deps ## The offline suite: unit tests + lint, in parallel
-	@echo "make test: pytest tests/unit and $(words $(LINT_STEPS)) lint steps, $(JOBS) at a time; each prints when it ends"
-	@$(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target unit-run $(LINT_STEPS)
+	@echo "make test: pytest tests/unit ($(UNIT_WORKERS) workers) and $(words $(TEST_LINT_STEPS)) lint steps, $(JOBS) at a time; each prints when it ends"
+	@$(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target unit-run $(TEST_LINT_STEPS)
 
 unit: deps ## Only the offline pytest suite
 	$(BIN)/pytest
 
 unit-run:
-	$(IN_VENV) $(BIN)/pytest -q
+	$(IN_VENV) $(BIN)/pytest -q $(UNIT_XDIST)
 
 # A real API server, controllers, scheduler and hollow nodes started from the binaries in KUBEBUILDER_ASSETS
 # (tests/cluster/plane.py); without that variable every test of the tier skips with where to get them.

@@ -15,6 +15,52 @@ import pytest
 
 from infra import proc
 
+# `make test` runs this suite on two pytest-xdist workers, a test file at a time (-n 2 --dist loadfile
+# --no-loadscope-reorder). Two refinements, below: the files of an area whose session fixtures are costly go
+# to one worker together, and the slowest files start first, so the run does not end on one worker finishing
+# a long file alone. Neither changes what a test does; without xdist nothing here applies.
+SHARED_SESSION_AREAS = ("tests/unit/aws/",)  # one moto server and one run of each Pulumi program
+SLOWEST_FIRST = (  # seconds of CPU each, measured on a 2-core machine
+    "tests/unit/playbooks/test_nfs_server_role.py",  # ~25: five nfs_server.yml runs, NFS-Ganesha for real
+    "tests/unit/playbooks/test_render_values.py",  # ~15: four render.yml runs
+    "tests/unit/aws/",  # ~8: the moto server, the Pulumi programs
+)
+
+
+def _slowest_first(nodeid: str) -> int:
+    return next(
+        (i for i, prefix in enumerate(SLOWEST_FIRST) if nodeid.startswith(prefix)), len(SLOWEST_FIRST)
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker of a ``--dist loadfile`` run: the slowest files first (every worker sorts alike,
+    and the sort is stable: within a file the order stays)."""
+    if getattr(config, "workerinput", {}).get("slowest_first"):
+        items.sort(key=lambda item: _slowest_first(item.nodeid))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """The controller tells its workers to sort (a worker's own ``dist`` option always reads "no")."""
+    node.workerinput["slowest_first"] = node.config.getoption("dist") == "loadfile"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, except that each of SHARED_SESSION_AREAS is one unit of work."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileSharingSessionAreas(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            area = next((a for a in SHARED_SESSION_AREAS if nodeid.startswith(a)), None)
+            return area or super()._split_scope(nodeid)
+
+    return LoadFileSharingSessionAreas(config, log)
+
+
 # Variables of the developer's shell that would reach a cluster, a passphrase or a job summary.
 LEAKY_VARIABLES = (
     "KUBECONFIG",

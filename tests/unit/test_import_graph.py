@@ -12,6 +12,7 @@ A module may import its own layer or any lower one.
 from __future__ import annotations
 
 import ast
+import copy
 from pathlib import Path
 
 import pytest
@@ -162,8 +163,18 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_graph_is_read_from_the_sources():
-    edges = graph()
+@pytest.fixture(scope="module")
+def _graph_once() -> dict[str, set[str]]:
+    return graph()  # every source of infra parsed: once for the module
+
+
+@pytest.fixture
+def edges(_graph_once: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph of infra; a copy for each test."""
+    return copy.deepcopy(_graph_once)
+
+
+def test_the_graph_is_read_from_the_sources(edges):
     assert "infra.state" in edges["infra.kube"]  # a top-level import
     assert "infra.renderers" in edges["infra.planning"]  # a function-level (lazy) import counts too
     assert "infra.gitops.apply" in edges["infra.up"]
@@ -183,12 +194,12 @@ def test_cycles_are_found():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_no_import_cycle():
-    assert cycles(graph()) == []
+def test_no_import_cycle(edges):
+    assert cycles(edges) == []
 
 
-def test_every_module_has_a_layer():
-    assert [name for name in graph() if not layer(name)] == []
+def test_every_module_has_a_layer(edges):
+    assert [name for name in edges if not layer(name)] == []
 
 
 @pytest.mark.parametrize(
@@ -206,10 +217,10 @@ def test_layers_are_assigned_by_prefix(name, expected):
     assert layer(name) == expected
 
 
-def test_no_module_imports_from_a_higher_layer():
+def test_no_module_imports_from_a_higher_layer(edges):
     upward = [
         f"{name} ({layer(name)}) imports {target} ({layer(target)})"
-        for name, targets in sorted(graph().items())
+        for name, targets in sorted(edges.items())
         for target in sorted(targets)
         if layer(name) and layer(target) and RANK[layer(target)] < RANK[layer(name)]
     ]

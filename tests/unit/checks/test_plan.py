@@ -154,7 +154,8 @@ def test_the_real_plan_reads_well_at_80_columns(runner):
     assert re.fullmatch(r"plan local, aws: 0 errors, 0 warnings, \d+ info — ok", lines[-1])
 
 
-def test_qos_classes_are_one_summary_line_unless_verbose(runner):
+def test_qos_classes_are_one_summary_line_unless_verbose(runner, no_ansible):
+    # Three plans of the real repository, about the QOS line (the playbooks' syntax check: the test above)
     quiet_by_default = runner.invoke(app, ["plan", "--env", "local"])
     (qos,) = [line for line in quiet_by_default.stdout.splitlines() if "QOS-CLASS" in line]
     summary = re.fullmatch(r"QOS-CLASS: (.+) \(-v lists all (\d+)\)", qos)

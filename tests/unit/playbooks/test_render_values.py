@@ -1,7 +1,22 @@
-"""The Helm values each environment gets, rendered by playbooks/render.yml exactly as the install uses."""
+"""The Helm values each environment gets, rendered by playbooks/render.yml exactly as the install uses.
+
+An ansible-playbook run costs seconds here (each module it runs is a Python process of its own, and
+render.yml runs two per file it writes), so the scenarios share four module-scoped render.yml runs instead
+of one run each, with a cluster host per scenario as the role tests do:
+
+- the recorded local inventory, as it is, and the recorded aws inventory, as it is: every chart;
+- the aws variants, a cluster host each (its differences to the recorded ``localhost`` as host variables,
+  which outrank the playbooks' group_vars/env_aws.yml as ``-e`` would): only the ingress_nginx chart, the
+  one they are about (``-e addons_render_roles``); this run must exit 0 too;
+- the inputs that must stop the render, a cluster host each; each host's own failure message is checked.
+
+Every host writes to ``<out>/<inventory_hostname>`` (``addons_render_dir`` is templated per host), and the
+tests get copies of the parsed values, so no test sees another's changes.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -12,24 +27,100 @@ import yaml
 ENVIRONMENTS = ("local", "aws")
 CHARTS = ("nfs_provisioner", "metrics_server", "ingress_nginx")
 TG_ATTRIBUTES = "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"
+CHECK_BINDINGS = "Ingress NGINX | Check the target groups to bind"
+CHECK_ENVIRONMENT = "Environment | Check the inventory names a known environment"
+
+# Cluster hosts added to the recorded aws inventory: what each one sets on top of its localhost.
+PROXY_FROM_GROUPS = "aws-groups-send-proxy-protocol"
+LB_PROXY = {True: "aws-own-nlb-proxy-protocol", False: "aws-own-nlb-plain"}
+VARIANTS: dict[str, dict[str, Any]] = {
+    # what the inventory writes when the stack's target groups have proxy protocol on
+    PROXY_FROM_GROUPS: {"lab_ingress_proxy_protocol": True},
+    # the role's other mode (no stack NLB): a LoadBalancer Service
+    **{
+        host: {
+            "ingress_nginx_service_type": "LoadBalancer",
+            "ingress_nginx_bind_target_groups": False,
+            "ingress_nginx_proxy_protocol": proxy,
+        }
+        for proxy, host in LB_PROXY.items()
+    },
+}
+# Hosts whose render must stop: the bad input, and what the failure says.
+BAD_BINDINGS = [
+    ({"ingress_nginx_service_type": "LoadBalancer"}, "one load balancer, not two"),
+    ({"lab_ingress_target_groups": {}}, "infra up --env aws --from inventory"),
+    ({"lab_ingress_target_groups": {"http": "arn:x", "https": "arn:y"}}, "port name: target group ARN"),
+]
+UNKNOWN_ENVIRONMENT = "unknown-environment"
 
 
-def _render(ansible: Any, inventory: Path, out: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _read(out: Path, charts: tuple[str, ...] = CHARTS) -> dict[str, Any]:
     """Every chart's values and, under ``<role>-objects``, what a role applies beside its chart."""
-    run = ansible.run("render.yml", inventory, {"addons_render_dir": str(out), **(extra or {})})
-    assert run.returncode == 0, run.output
-    rendered = {chart: json.loads((out / f"{chart}.json").read_text()) for chart in CHARTS}
+    rendered = {chart: json.loads((out / f"{chart}.json").read_text()) for chart in charts}
     for objects in out.glob("*-objects.json"):
         rendered[objects.stem] = json.loads(objects.read_text())
     return rendered
 
 
+def _render(ansible: Any, inventory: Path, out: Path, **extra: Any) -> Any:
+    """render.yml over ``inventory``; each host writes to ``out/<inventory_hostname>``."""
+    return ansible.run(
+        "render.yml", inventory, {"addons_render_dir": f"{out}/{{{{ inventory_hostname }}}}", **extra}
+    )
+
+
+def _aws_with_cluster_hosts(ansible: Any, hosts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The recorded aws inventory whose cluster group holds ``hosts`` instead of ``localhost``: each one
+    localhost's variables with its own changes (the group variables stay those of the recording)."""
+    data = ansible.load_fixture("aws")
+    cluster = data["all"]["children"]["cluster"]
+    cluster["hosts"] = {name: {**cluster["hosts"]["localhost"], **changes} for name, changes in hosts.items()}
+    return data
+
+
 @pytest.fixture(scope="module")
-def rendered(ansible: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    return {
-        env: _render(ansible, ansible.fixtures / f"{env}.yml", tmp_path_factory.mktemp(f"values-{env}"))
-        for env in ENVIRONMENTS
-    }
+def _recorded(ansible: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Both recorded inventories, as they are, rendered: every chart."""
+    rendered = {}
+    for env in ENVIRONMENTS:
+        out = tmp_path_factory.mktemp(f"values-{env}")
+        run = _render(ansible, ansible.fixtures / f"{env}.yml", out)
+        assert run.returncode == 0, run.output
+        rendered[env] = _read(out / "localhost")
+    return rendered
+
+
+@pytest.fixture(scope="module")
+def _variants(ansible: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every aws variant rendered in one run, by host name: the ingress_nginx chart only."""
+    out = tmp_path_factory.mktemp("values-aws-variants")
+    inventory = ansible.write_inventory(out / "inventory.yml", _aws_with_cluster_hosts(ansible, VARIANTS))
+    run = _render(ansible, inventory, out, addons_render_roles=["ingress_nginx"])
+    assert run.returncode == 0, run.output
+    return {host: _read(out / host, ("ingress_nginx",)) for host in VARIANTS}
+
+
+@pytest.fixture
+def rendered(_recorded: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A copy of the recorded inventories' values, by environment."""
+    return copy.deepcopy(_recorded)
+
+
+@pytest.fixture
+def variant(_variants: dict[str, dict[str, Any]]) -> Any:
+    """``variant(host)``: a copy of what one aws variant host rendered."""
+    return lambda host: copy.deepcopy(_variants[host])
+
+
+@pytest.fixture(scope="module")
+def stopped(ansible: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """One render.yml run of every input that must stop it, a cluster host each; and its output folder."""
+    out = tmp_path_factory.mktemp("values-stopped")
+    hosts = {f"bad-bindings-{i}": change for i, (change, _) in enumerate(BAD_BINDINGS)}
+    hosts[UNKNOWN_ENVIRONMENT] = {"lab_environment": "gcp"}
+    inventory = ansible.write_inventory(out / "inventory.yml", _aws_with_cluster_hosts(ansible, hosts))
+    return _render(ansible, inventory, out), out
 
 
 def test_local_ingress_uses_host_ports_of_the_ingress_ready_node(rendered: dict[str, Any]) -> None:
@@ -86,15 +177,8 @@ def test_proxy_protocol_matches_what_the_load_balancer_sends(
     assert TG_ATTRIBUTES not in controller["service"]["annotations"]  # no NLB of the role's to configure
 
 
-def test_proxy_protocol_follows_the_stack_target_groups(
-    ansible: Any, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    values = _render(
-        ansible,
-        ansible.fixtures / "aws.yml",
-        tmp_path_factory.mktemp("values-aws-proxy"),
-        {"lab_ingress_proxy_protocol": True},  # what the inventory writes when the groups have it on
-    )
+def test_proxy_protocol_follows_the_stack_target_groups(variant: Any) -> None:
+    values = variant(PROXY_FROM_GROUPS)
     controller = values["ingress_nginx"]["controller"]
     assert controller["config"]["use-proxy-protocol"] == "true"
     assert TG_ATTRIBUTES not in controller["service"]["annotations"]
@@ -102,19 +186,10 @@ def test_proxy_protocol_follows_the_stack_target_groups(
 
 @pytest.mark.parametrize("proxy", [True, False])
 def test_a_load_balancer_service_sets_proxy_protocol_on_both_sides_or_neither(
-    proxy: bool, ansible: Any, tmp_path_factory: pytest.TempPathFactory
+    proxy: bool, variant: Any
 ) -> None:
     """The role's other mode (no stack NLB): the NLB the Service asks for is configured as well."""
-    values = _render(
-        ansible,
-        ansible.fixtures / "aws.yml",
-        tmp_path_factory.mktemp("values-aws-lb"),
-        {
-            "ingress_nginx_service_type": "LoadBalancer",
-            "ingress_nginx_bind_target_groups": False,
-            "ingress_nginx_proxy_protocol": proxy,
-        },
-    )
+    values = variant(LB_PROXY[proxy])
     controller = values["ingress_nginx"]["controller"]
     nlb_side = "proxy_protocol_v2.enabled=true" in controller["service"]["annotations"].get(TG_ATTRIBUTES, "")
     nginx_side = controller["config"].get("use-proxy-protocol") == "true"
@@ -123,22 +198,18 @@ def test_a_load_balancer_service_sets_proxy_protocol_on_both_sides_or_neither(
 
 
 @pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        ({"ingress_nginx_service_type": "LoadBalancer"}, "one load balancer, not two"),
-        ({"lab_ingress_target_groups": {}}, "infra up --env aws --from inventory"),
-        ({"lab_ingress_target_groups": {"http": "arn:x", "https": "arn:y"}}, "port name: target group ARN"),
-    ],
+    ("host", "expected"),
+    [(f"bad-bindings-{i}", expected) for i, (_, expected) in enumerate(BAD_BINDINGS)],
+    ids=[expected for _, expected in BAD_BINDINGS],
 )
 def test_bad_target_group_bindings_stop_before_anything_is_installed(
-    change: dict[str, Any], expected: str, ansible: Any, tmp_path: Path
+    host: str, expected: str, stopped: tuple[Any, Path]
 ) -> None:
-    run = ansible.run(
-        "render.yml", ansible.fixtures / "aws.yml", {"addons_render_dir": str(tmp_path / "out"), **change}
-    )
+    run, out = stopped
     assert run.returncode != 0
-    assert expected in " ".join(run.output.split())
-    assert not (tmp_path / "out" / "ingress_nginx.json").exists()
+    assert run.failed(host), run.output
+    assert expected in " ".join(run.tasks[CHECK_BINDINGS][host]["msg"].split())
+    assert not (out / host / "ingress_nginx.json").exists()
 
 
 @pytest.mark.parametrize(("env", "insecure"), [("local", True), ("aws", False)])
@@ -163,15 +234,13 @@ def test_nfs_provisioner_storage_class(env: str, rendered: dict[str, Any], ansib
     }
 
 
-def test_unknown_environment_stops_with_a_clear_message(ansible: Any, tmp_path: Path) -> None:
-    data = ansible.load_fixture("local")
-    data["all"]["vars"]["lab_environment"] = "gcp"
-    inventory = ansible.write_inventory(tmp_path / "inventory.yml", data)
-    run = ansible.run("render.yml", inventory, {"addons_render_dir": str(tmp_path / "out")})
+def test_unknown_environment_stops_with_a_clear_message(stopped: tuple[Any, Path]) -> None:
+    run, out = stopped
     assert run.returncode != 0
-    assert run.failed("localhost")
-    assert "lab_environment is 'gcp', expected one of local, aws" in run.output
-    assert not (tmp_path / "out").exists()
+    assert run.failed(UNKNOWN_ENVIRONMENT)
+    message = run.tasks[CHECK_ENVIRONMENT][UNKNOWN_ENVIRONMENT]["msg"]
+    assert "lab_environment is 'gcp', expected one of local, aws" in message
+    assert not (out / UNKNOWN_ENVIRONMENT).exists()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -13,10 +14,10 @@ import pytest
 from infra.errors import InfraError
 from infra.labs import BY_ID
 from infra.report import write_report
-from infra.report.charts import render_all
+from infra.report.charts import Chart, render_all
 from infra.report.page import render_page, series_json
-from infra.series import Point, Series
-from tests.unit.report.conftest import GENERATED_AT
+from infra.series import Point, Series, load
+from tests.unit.report.conftest import GENERATED_AT, SERIES_FILE
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -91,9 +92,15 @@ class Page(HTMLParser):
             self.styles.append(data)
 
 
+@pytest.fixture(scope="module")
+def recorded_charts() -> tuple[Chart, ...]:
+    """The recorded run's charts, drawn once for the module (0.3 s a time)."""
+    return tuple(render_all(load(SERIES_FILE)))
+
+
 @pytest.fixture
-def page(report, recorded: Series, doctor, drift) -> str:
-    charts = render_all(recorded)
+def page(report, recorded: Series, doctor, drift, recorded_charts: tuple[Chart, ...]) -> str:
+    charts = copy.deepcopy(list(recorded_charts))  # = render_all(recorded): the same file; each test a copy
     return render_page(report, recorded, charts, doctor=doctor, drift=drift, generated_at=GENERATED_AT)
 
 
