@@ -18,6 +18,7 @@ export PIPENV_NOSPIN := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 
 BIN := .venv/bin
+ANSIBLE_LINT_PASSED := .venv/.ansible-lint-passed
 # Tools that look for their siblings on PATH (ansible-lint runs ansible-playbook and warns "PATH altered"
 # otherwise) run with the locked environment first on PATH, as in an activated venv.
 IN_VENV := PATH="$(CURDIR)/.venv/bin:$$PATH"
@@ -120,7 +121,10 @@ reconcile: deps ## Apply the manifests (server-side, owned objects pruned)
 LINT_STEPS := lint-ruff lint-format lint-yaml lint-playbooks lint-ansible lint-workflows
 # `make test` leaves out lint-playbooks: pytest's test_syntax_check_with_recorded_inventory runs the same
 # `ansible-playbook --syntax-check` of site.yml with both recorded inventories (and render.yml with them).
-TEST_LINT_STEPS := $(filter-out lint-playbooks,$(LINT_STEPS))
+# ansible-lint, the costliest step (about 20 s of CPU), runs in `make test` when something it reads changed
+# since its last pass: a file or folder under playbooks/ (a folder's time changes when a file is added or
+# removed), .yamllint, or Pipfile.lock (the linter's version). `make lint` always runs it.
+TEST_LINT_STEPS := $(filter-out lint-playbooks lint-ansible,$(LINT_STEPS)) $(ANSIBLE_LINT_PASSED)
 # pytest on two xdist workers, a test file at a time (an area sharing costly session fixtures, aws, as one
 # unit), the slowest files first: tests/unit/conftest.py. UNIT_WORKERS=0 runs it in this one process.
 UNIT_WORKERS ?= 2
@@ -129,6 +133,7 @@ UNIT_XDIST := $(if $(filter-out 0,$(UNIT_WORKERS)),-n $(UNIT_WORKERS) --dist loa
 
 test: deps ## The offline suite: unit tests + lint, in parallel
 	@echo "make test: pytest tests/unit ($(UNIT_WORKERS) workers) and $(words $(TEST_LINT_STEPS)) lint steps, $(JOBS) at a time; each prints when it ends"
+	@echo "  (ansible-lint runs when playbooks/, .yamllint or Pipfile.lock changed since its last pass; make lint always runs it)"
 	@$(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target unit-run $(TEST_LINT_STEPS)
 
 unit: deps ## Only the offline pytest suite
@@ -156,5 +161,8 @@ lint-playbooks:
 		$(IN_VENV) ansible-playbook --syntax-check -i ../tests/unit/playbooks/fixtures/$$inv.yml site.yml; done
 lint-ansible:
 	cd playbooks && $(IN_VENV) ansible-lint --offline --profile production
+$(ANSIBLE_LINT_PASSED): $(shell find playbooks -not -path '*/__pycache__*') .yamllint Pipfile.lock
+	@cd playbooks && $(IN_VENV) ansible-lint --offline --profile production
+	@touch $@
 lint-workflows:
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
