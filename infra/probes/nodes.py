@@ -1,4 +1,10 @@
-"""Nodes (ENV-1): every node Ready, with the expected control-plane and worker counts."""
+"""Nodes (ENV-1): every node Ready, with the expected control-plane and worker counts.
+
+A node whose Ready condition is ``Unknown`` is one the node controller has stopped hearing from: its kubelet
+posted no status for the controller's grace period (50 s by default; reason ``NodeStatusUnknown``). Such a
+node is not on its way up, as a new node reporting ``False`` is, so ENV-1 says so at once instead of waiting
+out its deadline.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,18 @@ CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 def is_ready(node: dict[str, Any]) -> bool:
     conditions = (node.get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def silent_nodes(nodes: list[dict[str, Any]]) -> list[str]:
+    """``name (reason: message)`` of each node whose kubelet the node controller no longer hears from."""
+    silent = []
+    for node in nodes:
+        conditions = (node.get("status") or {}).get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready is not None and ready.get("status") == "Unknown":
+            why = f"{ready.get('reason', '')}: {ready.get('message', '')}".strip(": ")
+            silent.append(f"{node['metadata']['name']} ({why})" if why else node["metadata"]["name"])
+    return sorted(silent)
 
 
 def is_control_plane(node: dict[str, Any]) -> bool:

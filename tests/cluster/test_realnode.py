@@ -13,6 +13,7 @@ Every pod here is pinned to the real node (:func:`realnode.pinned`) and uses the
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import json
 import time
@@ -24,7 +25,7 @@ import images
 import pytest
 import requests
 import yaml
-from cli import Cli
+from cli import Cli, junit_cases
 from plane import ControlPlane
 from realnode import RealNode, pinned
 
@@ -248,11 +249,12 @@ def test_a_killed_container_is_restarted_and_counted(
 
 
 @pytest.mark.node_fault
-def test_a_stopped_kubelet_makes_the_node_not_ready_and_doctor_names_it(
+def test_a_stopped_kubelet_makes_the_node_not_ready_and_doctor_and_verify_name_it(
     plane: ControlPlane, real_node: RealNode, tmp_path: Path
 ):
     """Runs last in the tier (``node_fault``): the node is Ready again afterwards, but it takes the
-    controller's grace period to notice a silent kubelet."""
+    controller's grace period to notice a silent kubelet. ``infra doctor`` and ``infra verify --only ENV-1``
+    then run side by side; both name the node, and verify says so at once, not after ENV-1's deadline."""
     real_node.stop_kubelet()
     try:
         eventually(
@@ -261,11 +263,19 @@ def test_a_stopped_kubelet_makes_the_node_not_ready_and_doctor_names_it(
             timeout=120,
             every=2,
         )
-        cli = Cli(plane, tmp_path / "state", tmp_path / "home")
-        done = cli.infra("doctor", "--kubeconfig", str(plane.kubeconfig), "-o", "json", timeout=120)
-        assert done.returncode == 1, done.stderr
-        findings = json.loads(done.stdout)["findings"]
-        named = [f for f in findings if f["id"] == "NODE-NOT-READY"]
-        assert any(real_node.name in f["object"] for f in named), named
+        cli = Cli.for_env(plane, tmp_path)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            doctor = pool.submit(cli.infra, "doctor", "--kubeconfig", str(plane.kubeconfig), "-o", "json")
+            verify = pool.submit(cli.infra, "verify", "--env", "local", "--only", "ENV-1")
+            doctored, verified = doctor.result(), verify.result()
     finally:
         real_node.start_kubelet()
+    assert doctored.returncode == 1, doctored.stderr
+    named = [f for f in json.loads(doctored.stdout)["findings"] if f["id"] == "NODE-NOT-READY"]
+    assert any(real_node.name in f["object"] for f in named), named
+    assert verified.returncode == 1, verified.stdout[-3000:]
+    result, detail = cli.report()["ENV-1"]
+    assert result == "failed", (result, detail)
+    assert f"{real_node.name} (NodeStatusUnknown" in detail, detail
+    (seconds,) = [t for _, t, _ in junit_cases(cli.state / "reports" / "verify-local.xml").values()]
+    assert seconds < 20, f"ENV-1 took {seconds:.0f} s to name a node whose kubelet is silent"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.probes.eventually import eventually
-from infra.probes.nodes import check_nodes
+from infra.probes.nodes import check_nodes, silent_nodes
 
 # The default topology of both stacks: 1 control-plane + 2 workers (ENV-1).
 DEFAULT_CONTROL_PLANES, DEFAULT_WORKERS = 1, 2
@@ -18,6 +18,12 @@ def test_env_1_all_nodes_ready(kube, outputs, env, retry_on):
 
     def probe() -> None:
         nodes = kube.json(kube.core.list_node().items)
+        silent = silent_nodes(nodes)
+        if silent:  # not retried: these kubelets stopped reporting, they are not starting up
+            pytest.fail(
+                f"nodes whose kubelet stopped posting status: {', '.join(silent)}; `infra doctor` explains",
+                pytrace=False,
+            )
         if stack_nodes:
             check_nodes(nodes, expected_names=list(stack_nodes))
         else:

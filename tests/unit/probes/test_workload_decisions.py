@@ -256,6 +256,15 @@ def test_nodes(recorded):
         nodes.check_nodes(listed, expected_names=["lab-control-plane", "lab-worker"])
 
 
+def test_a_node_the_controller_no_longer_hears_from_is_silent(recorded):
+    listed = recorded("nodes.json")["items"]
+    assert nodes.silent_nodes(listed) == []  # lab-worker2 is NotReady (False): still coming up, not silent
+    ready = next(c for c in listed[1]["status"]["conditions"] if c["type"] == "Ready")
+    ready.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.")
+    name = listed[1]["metadata"]["name"]
+    assert nodes.silent_nodes(listed) == [f"{name} (NodeStatusUnknown: Kubelet stopped posting node status.)"]
+
+
 def test_apiservice(recorded):
     services = recorded("apiservice-metrics.json")
     assert metrics.apiservice_available(services["available"]) == (True, "Passed: all checks passed")
