@@ -59,6 +59,15 @@ def ref(obj: dict[str, Any]) -> str:
     return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
 
 
+def name_of(obj: dict[str, Any]) -> str:
+    return str(dig(obj, "metadata", "name"))
+
+
+def namespace_of(obj: dict[str, Any]) -> str:
+    """The object's namespace; ``default`` when its manifest leaves it out (as kubectl applies it)."""
+    return str(dig(obj, "metadata", "namespace") or "default")
+
+
 def slim(obj: dict[str, Any]) -> dict[str, Any]:
     """The object without managedFields and last-applied annotations (a copy; the input is untouched)."""
     meta = dict(as_dict(obj.get("metadata")))

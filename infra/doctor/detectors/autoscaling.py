@@ -17,7 +17,7 @@ from typing import Any
 
 from infra.checks.model import Severity, api_group, as_dict, dig
 from infra.doctor.registry import Hit, detector
-from infra.doctor.snapshot import Snapshot, condition, condition_text, event_text
+from infra.doctor.snapshot import Snapshot, condition, condition_text, event_text, name_of, namespace_of
 
 METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
 METRIC_FAILURES = (
@@ -34,14 +34,6 @@ SCALABLE_GROUPS = {
     "ReplicaSet": "apps",
     "ReplicationController": "",
 }
-
-
-def _ns(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "namespace") or "default")
-
-
-def _name(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "name"))
 
 
 def _evidence(snapshot: Snapshot, hpa: dict[str, Any], cond: dict[str, Any] | None, reason: str) -> str:
@@ -78,8 +70,10 @@ def hpa_target(snapshot: Snapshot) -> Iterator[Hit]:
         elif group is not None and api_group(str(api_version)) != group:
             meaning = f"scaleTargetRef.apiVersion {api_version} does not serve {kind}: FailedGetScale"
             fix = f"set scaleTargetRef.apiVersion: {right}"
-        elif snapshot.collected(str(kind)) and snapshot.get(str(kind), _ns(hpa), str(name)) is None:
-            meaning = f"scaleTargetRef names {kind}/{name}, which does not exist in namespace {_ns(hpa)}"
+        elif snapshot.collected(str(kind)) and snapshot.get(str(kind), namespace_of(hpa), str(name)) is None:
+            meaning = (
+                f"scaleTargetRef names {kind}/{name}, which does not exist in namespace {namespace_of(hpa)}"
+            )
             fix = "fix scaleTargetRef.name/kind, or create the workload"
         else:
             meaning = "the HPA controller cannot read the scale subresource of its target"
@@ -113,7 +107,7 @@ def hpa_request(snapshot: Snapshot) -> Iterator[Hit]:
             hpa,
             _evidence(snapshot, hpa, cond, str(cond.get("reason"))),
             f'missing request for {resource}: container "{container}" (pod {pod}) has no '
-            f"resources.requests.{resource}, so HorizontalPodAutoscaler/{_name(hpa)} cannot compute "
+            f"resources.requests.{resource}, so HorizontalPodAutoscaler/{name_of(hpa)} cannot compute "
             f"{resource} "
             "utilization",
             f"set resources.requests.{resource} on every container of "
@@ -189,7 +183,7 @@ def metrics_api(snapshot: Snapshot) -> Iterator[Hit]:
             "API discovery reports the group as unavailable",
         )
     elif state == "missing" and (hpas := snapshot.of_kind("HorizontalPodAutoscaler")):
-        names = ", ".join(f"{_ns(h)}/{_name(h)}" for h in hpas[:5])
+        names = ", ".join(f"{namespace_of(h)}/{name_of(h)}" for h in hpas[:5])
         yield Hit(
             hpas[0],
             f"{evidence}; HorizontalPodAutoscalers: {names}",

@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.checks.model import Severity, as_dict, as_list, dig, labels_match
 from infra.doctor.registry import Hit, detector
-from infra.doctor.snapshot import Snapshot, condition, event_text
+from infra.doctor.snapshot import Snapshot, condition, event_text, name_of, namespace_of
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
@@ -61,14 +61,6 @@ AWS_LBC_OK = "SuccessfullyReconciled"
 SERVICE_CONTROLLER_REASONS = ("EnsuringLoadBalancer", "SyncLoadBalancerFailed", "UnAvailableLoadBalancer")
 
 
-def _ns(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "namespace") or "default")
-
-
-def _name(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "name"))
-
-
 def _selector_text(selector: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in selector.items())
 
@@ -84,8 +76,8 @@ def _slices(snapshot: Snapshot, svc: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         s
         for s in snapshot.of_kind("EndpointSlice")
-        if dig(s, "metadata", "namespace") == _ns(svc)
-        and dig(s, "metadata", "labels", SERVICE_NAME_LABEL) == _name(svc)
+        if dig(s, "metadata", "namespace") == namespace_of(svc)
+        and dig(s, "metadata", "labels", SERVICE_NAME_LABEL) == name_of(svc)
     ]
 
 
@@ -112,16 +104,15 @@ def _ready_endpoints(slices: list[dict[str, Any]]) -> int:
 )
 def service_selector(snapshot: Snapshot) -> Iterator[Hit]:
     for svc, selector in _selecting_services(snapshot):
-        if any(
-            labels_match(selector, as_dict(dig(p, "metadata", "labels"))) for p in snapshot.pods_in(_ns(svc))
-        ):
+        pods = snapshot.pods_in(namespace_of(svc))
+        if any(labels_match(selector, as_dict(dig(p, "metadata", "labels"))) for p in pods):
             continue
         slices = _slices(snapshot, svc)
         seen = f"{len(slices)} EndpointSlice(s), {_ready_endpoints(slices)} endpoints; 0 pods match"
         yield Hit(
             svc,
             seen,
-            f"selector {_selector_text(selector)} matches no pod in namespace {_ns(svc)}: "
+            f"selector {_selector_text(selector)} matches no pod in namespace {namespace_of(svc)}: "
             "the Service has no endpoints",
         )
 
@@ -137,7 +128,7 @@ def service_endpoints(snapshot: Snapshot) -> Iterator[Hit]:
     for svc, selector in _selecting_services(snapshot):
         pods = [
             p
-            for p in snapshot.pods_in(_ns(svc))
+            for p in snapshot.pods_in(namespace_of(svc))
             if labels_match(selector, as_dict(dig(p, "metadata", "labels")))
         ]
         slices = _slices(snapshot, svc)
@@ -145,7 +136,7 @@ def service_endpoints(snapshot: Snapshot) -> Iterator[Hit]:
         ready = _ready_endpoints(slices) if slices else sum(1 for p in pods if _pod_ready(p))
         if not pods or ready:
             continue
-        names = ", ".join(_name(p) for p in pods[:5])
+        names = ", ".join(name_of(p) for p in pods[:5])
         yield Hit(
             svc,
             f"{len(slices)} EndpointSlice(s), 0 ready endpoints; {len(pods)} pod(s) match, none Ready: "
@@ -216,7 +207,7 @@ def ingress_class(snapshot: Snapshot, ingress: dict[str, Any]) -> tuple[str | No
         ),
         None,
     )
-    return (_name(default), "the default IngressClass") if default else (None, "no class and no default")
+    return (name_of(default), "the default IngressClass") if default else (None, "no class and no default")
 
 
 @detector(
@@ -227,7 +218,7 @@ def ingress_class(snapshot: Snapshot, ingress: dict[str, Any]) -> tuple[str | No
     needs=("Ingress", "IngressClass"),
 )
 def ingress_class_missing(snapshot: Snapshot) -> Iterator[Hit]:
-    classes = [_name(c) for c in snapshot.of_kind("IngressClass")]
+    classes = [name_of(c) for c in snapshot.of_kind("IngressClass")]
     for ingress in snapshot.of_kind("Ingress"):
         name, how = ingress_class(snapshot, ingress)
         if name is None:
@@ -254,7 +245,7 @@ def ingress_class_missing(snapshot: Snapshot) -> Iterator[Hit]:
     needs=("Ingress", "IngressClass"),
 )
 def ingress_address(snapshot: Snapshot) -> Iterator[Hit]:
-    classes = {_name(c): c for c in snapshot.of_kind("IngressClass")}
+    classes = {name_of(c): c for c in snapshot.of_kind("IngressClass")}
     for ingress in snapshot.of_kind("Ingress"):
         name, how = ingress_class(snapshot, ingress)
         if name is None or (how == "spec.ingressClassName" and name not in classes):
@@ -289,11 +280,12 @@ def ingress_tls(snapshot: Snapshot) -> Iterator[Hit]:
             if not name:
                 continue
             hosts = ", ".join(str(h) for h in as_list(dig(tls, "hosts"))) or "all hosts"
-            secret = snapshot.secret(_ns(ingress), str(name))
+            secret = snapshot.secret(namespace_of(ingress), str(name))
             if secret is None:
                 yield Hit(
                     ingress,
-                    f"spec.tls secretName {name} ({hosts}); no Secret {name} in namespace {_ns(ingress)}",
+                    f"spec.tls secretName {name} ({hosts}); "
+                    f"no Secret {name} in namespace {namespace_of(ingress)}",
                     f"TLS secretName {name} names no Secret: the controller serves its default (self-signed) "
                     f"certificate for {hosts}, and clients reject it",
                 )

@@ -15,19 +15,11 @@ from typing import Any
 
 from infra.checks.model import Severity, as_list, dig
 from infra.doctor.registry import Hit, detector
-from infra.doctor.snapshot import Snapshot, event_text
+from infra.doctor.snapshot import Snapshot, event_text, name_of, namespace_of
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 PVC_REASONS = ("ProvisioningFailed", "ExternalProvisioning", "FailedBinding", "WaitForFirstConsumer")
-
-
-def _ns(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "namespace") or "default")
-
-
-def _name(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "name"))
 
 
 def default_class(snapshot: Snapshot) -> dict[str, Any] | None:
@@ -45,9 +37,9 @@ def consumers(snapshot: Snapshot, pvc: dict[str, Any]) -> list[dict[str, Any]]:
     """Pods in the claim's namespace that mount it."""
     return [
         pod
-        for pod in snapshot.pods_in(_ns(pvc))
+        for pod in snapshot.pods_in(namespace_of(pvc))
         if any(
-            dig(volume, "persistentVolumeClaim", "claimName") == _name(pvc)
+            dig(volume, "persistentVolumeClaim", "claimName") == name_of(pvc)
             for volume in as_list(dig(pod, "spec", "volumes"))
         )
     ]
@@ -92,7 +84,7 @@ def _diagnose(snapshot: Snapshot, pvc: dict[str, Any], seen: str, last: dict[str
                 "set spec.storageClassName to an existing class (kubectl get storageclass), or mark one "
                 "default",
             )
-        spec_class = _name(default)
+        spec_class = name_of(default)
     if spec_class == "":
         return Hit(
             pvc,
@@ -104,7 +96,7 @@ def _diagnose(snapshot: Snapshot, pvc: dict[str, Any], seen: str, last: dict[str
         )
     sc = snapshot.get("StorageClass", "", str(spec_class))
     if sc is None:
-        names = ", ".join(_name(s) for s in snapshot.of_kind("StorageClass")) or "none"
+        names = ", ".join(name_of(s) for s in snapshot.of_kind("StorageClass")) or "none"
         return Hit(
             pvc,
             seen,
@@ -137,7 +129,7 @@ def _diagnose(snapshot: Snapshot, pvc: dict[str, Any], seen: str, last: dict[str
             Severity.INFO,
         )
     if waits and all(not dig(p, "spec", "nodeName") for p in pods):
-        names = ", ".join(_name(p) for p in pods)
+        names = ", ".join(name_of(p) for p in pods)
         return Hit(
             pvc,
             seen,

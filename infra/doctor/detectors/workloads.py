@@ -15,15 +15,7 @@ from typing import Any
 
 from infra.checks.model import Severity, as_dict, dig, labels_match
 from infra.doctor.registry import Hit, detector
-from infra.doctor.snapshot import Snapshot, condition, condition_text, event_text
-
-
-def _ns(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "namespace") or "default")
-
-
-def _name(obj: dict[str, Any]) -> str:
-    return str(dig(obj, "metadata", "name"))
+from infra.doctor.snapshot import Snapshot, condition, condition_text, event_text, name_of, namespace_of
 
 
 def _creation_failure(message: str, namespace: str) -> tuple[str, str | None]:
@@ -59,21 +51,21 @@ def replica_failure(snapshot: Snapshot) -> Iterator[Hit]:
     for deploy in snapshot.of_kind("Deployment"):
         cond = condition(deploy, "ReplicaFailure")
         if cond and cond.get("status") == "True":
-            meaning, fix = _creation_failure(str(cond.get("message") or ""), _ns(deploy))
+            meaning, fix = _creation_failure(str(cond.get("message") or ""), namespace_of(deploy))
             yield Hit(deploy, condition_text(cond), meaning, fix)
     owned_by_deployment = {
-        _name(rs)
+        name_of(rs)
         for rs in snapshot.of_kind("ReplicaSet")
         if any(as_dict(o).get("kind") == "Deployment" for o in dig(rs, "metadata", "ownerReferences") or [])
     }
     for kind in ("ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
         for obj in snapshot.of_kind(kind):
-            if kind == "ReplicaSet" and _name(obj) in owned_by_deployment:
+            if kind == "ReplicaSet" and name_of(obj) in owned_by_deployment:
                 continue  # its Deployment carries the condition
             events = snapshot.events_for(obj, "FailedCreate", "SuccessfulCreate")
             if not events or events[-1].get("reason") != "FailedCreate":
                 continue
-            meaning, fix = _creation_failure(str(events[-1].get("message") or ""), _ns(obj))
+            meaning, fix = _creation_failure(str(events[-1].get("message") or ""), namespace_of(obj))
             yield Hit(obj, f"event {event_text(events[-1])}", meaning, fix)
 
 
@@ -97,15 +89,15 @@ def deploy_progress(snapshot: Snapshot) -> Iterator[Hit]:
             f"the rollout made no progress for {deadline}s: {status.get('updatedReplicas', 0)} updated, "
             f"{status.get('availableReplicas', 0)} available of {dig(deploy, 'spec', 'replicas')} wanted; "
             "`kubectl rollout status` fails",
-            f"fix the new pods (kubectl get pods -n {_ns(deploy)}; their IMAGE-PULL/CRASH-LOOP/POD-* "
-            "findings), "
-            f"or kubectl rollout undo deployment/{_name(deploy)} -n {_ns(deploy)}",
+            f"fix the new pods (kubectl get pods -n {namespace_of(deploy)}; "
+            "their IMAGE-PULL/CRASH-LOOP/POD-* findings), "
+            f"or kubectl rollout undo deployment/{name_of(deploy)} -n {namespace_of(deploy)}",
         )
 
 
 def _ordinal(pod: dict[str, Any], sts_name: str) -> int | None:
-    suffix = _name(pod).removeprefix(f"{sts_name}-")
-    return int(suffix) if suffix.isdigit() and _name(pod) != suffix else None
+    suffix = name_of(pod).removeprefix(f"{sts_name}-")
+    return int(suffix) if suffix.isdigit() and name_of(pod) != suffix else None
 
 
 def _ready(pod: dict[str, Any]) -> bool:
@@ -127,7 +119,7 @@ def statefulset_ordinal(snapshot: Snapshot) -> Iterator[Hit]:
         wanted = int(dig(sts, "spec", "replicas") if dig(sts, "spec", "replicas") is not None else 1)
         if int(dig(sts, "status", "readyReplicas") or 0) >= wanted:
             continue
-        name = _name(sts)
+        name = name_of(sts)
         pods = {o: p for p in snapshot.pods_of(sts) if (o := _ordinal(p, name)) is not None}
         stuck = next((o for o in range(wanted) if o in pods and not _ready(pods[o])), None)
         if stuck is None:
@@ -135,10 +127,10 @@ def statefulset_ordinal(snapshot: Snapshot) -> Iterator[Hit]:
         missing = [o for o in range(stuck + 1, wanted) if o not in pods]
         pod = pods[stuck]
         cond = condition(pod, "Ready")
-        evidence = f"pod {_name(pod)} phase {dig(pod, 'status', 'phase')}"
+        evidence = f"pod {name_of(pod)} phase {dig(pod, 'status', 'phase')}"
         if cond:
             evidence += f", {condition_text(cond)}"
-        meaning = f"pod {_name(pod)} is not Ready, and an OrderedReady StatefulSet waits for it"
+        meaning = f"pod {name_of(pod)} is not Ready, and an OrderedReady StatefulSet waits for it"
         if missing:
             evidence += f"; not created: {', '.join(f'{name}-{o}' for o in missing)}"
             meaning += f": {len(missing)} later pod(s) are not created"
@@ -146,9 +138,10 @@ def statefulset_ordinal(snapshot: Snapshot) -> Iterator[Hit]:
             sts,
             evidence + f" (readyReplicas {dig(sts, 'status', 'readyReplicas') or 0}/{wanted})",
             meaning,
-            f"fix pod {_name(pod)} (see its own findings: kubectl describe pod -n {_ns(sts)} {_name(pod)}); "
-            f"a pod of a broken revision is not replaced on its own: kubectl delete pod -n {_ns(sts)} "
-            f"{_name(pod)}",
+            f"fix pod {name_of(pod)} (see its own findings: "
+            f"kubectl describe pod -n {namespace_of(sts)} {name_of(pod)}); "
+            "a pod of a broken revision is not replaced on its own: "
+            f"kubectl delete pod -n {namespace_of(sts)} {name_of(pod)}",
         )
 
 
@@ -164,13 +157,14 @@ def statefulset_service(snapshot: Snapshot) -> Iterator[Hit]:
         name = dig(sts, "spec", "serviceName")
         if not name:
             continue
-        svc = snapshot.get("Service", _ns(sts), str(name))
+        svc = snapshot.get("Service", namespace_of(sts), str(name))
         labels = as_dict(dig(sts, "spec", "template", "metadata", "labels"))
         if svc is None:
             yield Hit(
                 sts,
-                f"spec.serviceName {name}; no Service {name} in namespace {_ns(sts)}",
-                f"serviceName {name} names no Service in namespace {_ns(sts)}: pods get no stable DNS names",
+                f"spec.serviceName {name}; no Service {name} in namespace {namespace_of(sts)}",
+                f"serviceName {name} names no Service in namespace {namespace_of(sts)}: "
+                "pods get no stable DNS names",
                 f"add a headless Service {name} (clusterIP: None) selecting the StatefulSet's pods",
             )
         elif (cluster_ip := dig(svc, "spec", "clusterIP")) != "None":
