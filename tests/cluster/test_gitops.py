@@ -7,6 +7,7 @@ folder (``INFRA_STATE_DIR``) and a fake ``HOME``, so nothing of the developer's 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from cli import INFRA, Cli
-from plane import ControlPlane
+from plane import CertificateAuthority, ControlPlane
 
 REPO = Path(__file__).resolve().parents[2]
 OWNERSHIP = {"app.kubernetes.io/managed-by": "infra", "app.kubernetes.io/part-of": "k8s-labs"}
@@ -311,30 +312,12 @@ def test_a_field_owned_by_another_manager_is_a_conflict_with_the_fix(lab: Cli) -
 
 
 def _wrong_server_ca(lab: Cli, tmp_path: Path) -> Path:
-    import base64
-    import datetime as dt
+    """The plane's admin kubeconfig, trusting another CA than the one that signed the server's certificate."""
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "another-cluster-ca")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    other = CertificateAuthority(tmp_path, "another-ca", "another-cluster-ca")
     config = yaml.safe_load(lab.plane.kubeconfig.read_text())
     config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
-        cert.public_bytes(serialization.Encoding.PEM)
+        other.files.cert.read_bytes()
     ).decode()
     path = tmp_path / "wrong-ca.kubeconfig"
     path.write_text(yaml.safe_dump(config))
