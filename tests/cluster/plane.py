@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -424,6 +424,34 @@ def kind_node_names(cluster: str, count: int) -> list[str]:
     """kind's names for 1 control plane + workers: ``lab-control-plane``, ``lab-worker``, ``lab-worker2``."""
     workers = [f"{cluster}-worker{i + 1 if i else ''}" for i in range(count - 1)]
     return [f"{cluster}-control-plane", *workers][:count]
+
+
+def wait_for(
+    what: str,
+    ready: Callable[[], bool],
+    components: Collection[Component],
+    *,
+    timeout: float,
+    logs: Path,
+    error: type[PlaneError] = PlaneError,
+) -> None:
+    """Poll ``ready`` until it holds; fail at once when one of ``components`` exits, or after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for component in components:
+            if not component.running():
+                code = component.process.returncode if component.process else None
+                raise error(
+                    f"{component.name} exited with code {code} while waiting for {what}",
+                    f"its log ({component.log}) ends with:\n{component.tail()}",
+                )
+        if ready():
+            return
+        if time.monotonic() > deadline:
+            raise error(
+                f"timed out after {timeout:.0f} s waiting for {what}", f"logs of each component in {logs}"
+            )
+        time.sleep(POLL_SECONDS)
 
 
 def node_is_ready(node: dict[str, Any]) -> bool:
@@ -871,25 +899,8 @@ class ControlPlane:
         self._wait("kube-apiserver /openapi/v2", lambda: self._status("/openapi/v2") == 200)
 
     def _wait(self, what: str, ready: Callable[[], bool]) -> None:
-        """Poll ``ready`` until it holds; fail at once when a component exits, or at the deadline."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            for component in self.components.values():
-                if not component.running():
-                    code = component.process.returncode if component.process else None
-                    raise PlaneError(
-                        f"{component.name} exited with code {code} while waiting for {what}",
-                        f"its log ({component.log}) ends with:\n{component.tail()}",
-                    )
-            if ready():
-                self.timings[what] = round(time.monotonic() - self._began, 2)
-                return
-            if time.monotonic() > deadline:
-                raise PlaneError(
-                    f"timed out after {self.timeout:.0f} s waiting for {what}",
-                    f"logs of each component in {self.logs}",
-                )
-            time.sleep(POLL_SECONDS)
+        wait_for(what, ready, self.components.values(), timeout=self.timeout, logs=self.logs)
+        self.timings[what] = round(time.monotonic() - self._began, 2)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response | None:
         try:

@@ -55,7 +55,15 @@ from typing import Any
 import images
 import requests
 import yaml
-from plane import Component, ControlPlane, PlaneError, advertise_address, node_is_ready, signals_deferred
+from plane import (
+    Component,
+    ControlPlane,
+    PlaneError,
+    advertise_address,
+    node_is_ready,
+    signals_deferred,
+    wait_for,
+)
 
 NODE_NAME = "realnode-0"
 REAL_NODE_KEY = "infra.test/real-node"
@@ -818,21 +826,8 @@ class RealNode:
         return round(time.monotonic() - self._began, 2)
 
     def _wait(self, what: str, ready: Callable[[], bool]) -> None:
-        """Poll ``ready``; fail at once when one of our processes exits, or at the deadline."""
-        deadline = time.monotonic() + self.timeout
-        while not ready():
-            for component in self.components.values():
-                if not component.running():
-                    code = component.process.returncode if component.process else None
-                    raise RealNodeError(
-                        f"{component.name} exited with code {code} while waiting for {what}",
-                        f"its log ({component.log}) ends with:\n{component.tail()}",
-                    )
-            if time.monotonic() > deadline:
-                raise RealNodeError(
-                    f"timed out after {self.timeout:.0f} s waiting for {what}", f"logs in {self.logs}"
-                )
-            time.sleep(0.2)
+        components = self.components.values()
+        wait_for(what, ready, components, timeout=self.timeout, logs=self.logs, error=RealNodeError)
         self.timings[what] = self._since()
 
 
