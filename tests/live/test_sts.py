@@ -129,6 +129,8 @@ def test_sts_5_data_is_per_pod_and_survives(kube, token, undo, restore_statefuls
     """A file in -1 is not in -0; -1 comes back after deletion with its file; scaling down keeps PVCs."""
     path = f"/data/infra-probe-{token}"
     one, zero = f"{NAME}-1", f"{NAME}-0"
+    # Right after a reconcile the pods may not run yet: exec into them only once the set is Ready.
+    kube.wait_ready_replicas("StatefulSet", NAMESPACE, NAME, REPLICAS, SCALE_TIMEOUT)
     undo(lambda: kube.sh(one, NAMESPACE, f"rm -f {shlex.quote(path)}"), f"remove {path} from {one}")
     written = kube.sh(one, NAMESPACE, f"echo {token} > {shlex.quote(path)} && cat {shlex.quote(path)}")
     assert written.rc == 0, f"cannot write {path} in {one}: {written.stderr.strip()}"
