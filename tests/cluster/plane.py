@@ -81,6 +81,7 @@ SERVING_DNS_NAMES = (
 )
 STOP_GRACE_SECONDS = 5.0  # SIGTERM, then SIGKILL
 POLL_SECONDS = 0.2
+STALE_GUARDED = ("DaemonSet", "Job", "ReplicaSet", "StatefulSet")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -840,6 +841,10 @@ class ControlPlane:
             # instead of 50 s (nodes renew their lease every 10 s), an HPA is evaluated every 5 s, not 15 s.
             "--node-monitor-grace-period=30s",
             "--horizontal-pod-autoscaler-sync-period=5s",
+            # 1.36's stale-cache guard (KEP-5647) makes these controllers wait, with a growing back-off, until
+            # their informers show their own last write; on two busy cores that wait reached minutes (CTL-1's
+            # replacement pod late). The labs' clusters run 1.35, which has no such guard: behave like them.
+            "--feature-gates=" + ",".join(f"StaleControllerConsistency{c}=false" for c in STALE_GUARDED),
             f"--cluster-signing-cert-file={self.ca}",
             f"--cluster-signing-key-file={self._ca.files.key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
